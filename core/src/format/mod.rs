@@ -1,0 +1,1 @@
+//! The capture file format (see `docs/FORMAT.md`). Work in progress.

@@ -1,0 +1,5 @@
+//! streamq: bounded frame queue and capture writer.
+#![deny(missing_docs)]
+
+pub mod format;
+pub mod reader;
