@@ -1,0 +1,418 @@
+//! The consumer side: copying `pop`, zero-copy `peek` and batches, end of stream, close.
+
+use std::time::{Duration, Instant};
+
+use crate::config::OverflowPolicy;
+use crate::error::{PopError, PopTimeoutError, TryPopError};
+use crate::queue::gaps::Gap;
+use crate::queue::shared::Shared;
+use crate::queue::slot::{SlotHeader, payload, read_header, slot_size};
+use crate::stats::{QueueStats, bump};
+use crate::sync::{Arc, Ordering, lock};
+
+/// Metadata of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Sequence number, given at commit; gaps mean drops (see [`Consumer::take_gaps`]).
+    pub seq: u64,
+    /// Device timestamp in ns (caller-supplied, or the host time if none was given).
+    pub timestamp_ns: u64,
+    /// Host CLOCK_MONOTONIC time of the push, in ns.
+    pub host_time_ns: u64,
+}
+
+/// A frame copied out of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Its metadata.
+    pub info: FrameInfo,
+    /// Its bytes.
+    pub data: Vec<u8>,
+}
+
+/// A frame read in place in the ring. Its space is released when the view is dropped.
+pub struct FrameRef<'a> {
+    consumer: &'a mut Consumer,
+    pos: u64,
+    header: SlotHeader,
+}
+
+impl FrameRef<'_> {
+    /// The frame's bytes, in the ring.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: the slot is claimed by this consumer and released only when self drops.
+        unsafe { payload(&self.consumer.shared.mem, self.pos, self.header.len) }
+    }
+
+    /// The frame's metadata.
+    pub fn info(&self) -> FrameInfo {
+        info_of(&self.header)
+    }
+}
+
+impl Drop for FrameRef<'_> {
+    fn drop(&mut self) {
+        self.consumer.release(1, self.header.len as u64);
+    }
+}
+
+/// Several frames read in place, released together when the batch is dropped. This is
+/// how the writer hands ring memory straight to `pwritev`.
+pub struct Batch<'a> {
+    consumer: &'a mut Consumer,
+    slots: Vec<(u64, SlotHeader)>,
+    bytes: u64,
+}
+
+impl<'a> Batch<'a> {
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the batch holds no frame.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Payload bytes of all frames.
+    pub fn payload_bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The `i`-th frame's bytes and metadata.
+    pub fn get(&self, i: usize) -> Option<(FrameInfo, &[u8])> {
+        let (pos, h) = self.slots.get(i)?;
+        // SAFETY: claimed by this consumer until the batch drops.
+        let data = unsafe { payload(&self.consumer.shared.mem, *pos, h.len) };
+        Some((info_of(h), data))
+    }
+
+    /// Iterates the frames in order.
+    pub fn iter(&self) -> impl Iterator<Item = (FrameInfo, &[u8])> + '_ {
+        (0..self.slots.len()).filter_map(move |i| self.get(i))
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.slots.is_empty() {
+            let n = self.slots.len() as u64;
+            let bytes = self.bytes;
+            let mut slots = std::mem::take(&mut self.slots);
+            slots.clear();
+            self.consumer.spare_slots = slots;
+            self.consumer.release(n, bytes);
+        }
+    }
+}
+
+fn info_of(h: &SlotHeader) -> FrameInfo {
+    FrameInfo { seq: h.seq, timestamp_ns: h.device_ts, host_time_ns: h.host_ts }
+}
+
+/// The consumer handle of a queue (exactly one per queue). `Send`, not `Sync`.
+///
+/// Frames pushed before anyone pops are kept: a queue starts "paused". Dropping the
+/// consumer (or [`close`](Consumer::close)) makes every later push return `Closed` and
+/// wakes blocked producers; frames still queued are counted as discarded.
+pub struct Consumer {
+    shared: Arc<Shared>,
+    head: u64,
+    tail_cache: u64,
+    drop_oldest: bool,
+    closed: bool,
+    spare_slots: Vec<(u64, SlotHeader)>,
+    _not_sync: std::marker::PhantomData<std::cell::Cell<()>>,
+}
+
+impl Consumer {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        let drop_oldest = shared.policy == OverflowPolicy::DropOldest;
+        Consumer {
+            shared,
+            head: 0,
+            tail_cache: 0,
+            drop_oldest,
+            closed: false,
+            spare_slots: Vec::new(),
+            _not_sync: std::marker::PhantomData,
+        }
+    }
+
+    /// Claims up to `max_frames` frames / about `max_bytes` payload bytes (the first frame
+    /// always, whatever its size). Returns how many were pushed onto `out`.
+    fn claim(&mut self, max_frames: usize, max_bytes: u64, out: &mut Vec<(u64, SlotHeader)>) -> u64 {
+        if self.closed || max_frames == 0 {
+            return 0;
+        }
+        let shared = Arc::clone(&self.shared);
+        let guard = if self.drop_oldest {
+            let g = lock(&shared.evict);
+            // Evictions may have moved the head past frames we never saw.
+            self.head = shared.head.load(Ordering::Acquire);
+            Some(g)
+        } else {
+            None
+        };
+        let mut bytes = 0u64;
+        let mut n = 0usize;
+        while n < max_frames {
+            if self.head == self.tail_cache {
+                self.tail_cache = shared.tail.load(Ordering::Acquire);
+                if self.head == self.tail_cache {
+                    break;
+                }
+            }
+            // SAFETY: head < tail (acquired), so the slot is published, and it is not
+            // yet claimed or freed: only we (or, under the evict lock we hold, the
+            // evicting producer) move the head.
+            let h = unsafe { read_header(&shared.mem, self.head) };
+            if n > 0 && bytes + h.len as u64 > max_bytes {
+                break;
+            }
+            out.push((self.head, h));
+            self.head += slot_size(h.len as u64);
+            bytes += h.len as u64;
+            n += 1;
+        }
+        if let Some(mut g) = guard {
+            if n > 0 {
+                shared.head.store(self.head, Ordering::Release);
+                g.held = true;
+            }
+        }
+        bytes
+    }
+
+    /// Gives the space of every claimed frame back to the producer.
+    fn release(&mut self, frames: u64, bytes: u64) {
+        let shared = &*self.shared;
+        let new_free = if self.drop_oldest {
+            let mut g = lock(&shared.evict);
+            g.held = false;
+            // Everything before the head is ours (now released) or evicted.
+            let h = shared.head.load(Ordering::Acquire);
+            shared.free.store(h, Ordering::Release);
+            h
+        } else {
+            shared.free.store(self.head, Ordering::Release);
+            self.head
+        };
+        bump(&shared.cc.bytes_popped, bytes);
+        let cc = &shared.cc;
+        cc.popped.store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
+        if shared.marks.is_above() {
+            let tail = shared.tail.load(Ordering::Acquire);
+            shared.marks.update(tail.saturating_sub(new_free));
+        }
+        shared.space.notify();
+    }
+
+    /// Whether the stream has ended: producers closed and nothing left, or we closed.
+    fn at_end(&mut self) -> bool {
+        if self.closed {
+            return true;
+        }
+        if !self.shared.producers_closed.load(Ordering::Acquire) {
+            return false;
+        }
+        // The producer publishes its last frame before setting the flag (Release), so
+        // after seeing the flag, a fresh tail is final.
+        self.tail_cache = self.shared.tail.load(Ordering::Acquire);
+        let head = if self.drop_oldest { self.shared.head.load(Ordering::Acquire) } else { self.head };
+        head == self.tail_cache
+    }
+
+    fn has_data(&self) -> bool {
+        let head = if self.drop_oldest { self.shared.head.load(Ordering::Acquire) } else { self.head };
+        self.shared.tail.load(Ordering::Acquire) != head
+    }
+
+    /// Waits until a frame is available (Ok) or the stream ended / the deadline passed.
+    fn wait(&mut self, deadline: Option<Instant>) -> Result<(), PopTimeoutError> {
+        loop {
+            if self.has_data() {
+                return Ok(());
+            }
+            if self.at_end() {
+                return Err(PopTimeoutError::Disconnected);
+            }
+            let shared = Arc::clone(&self.shared);
+            let head_is_shared = self.drop_oldest;
+            let local_head = self.head;
+            let ready = shared.data.wait_until(deadline, || {
+                let head = if head_is_shared { shared.head.load(Ordering::Acquire) } else { local_head };
+                shared.tail.load(Ordering::Acquire) != head
+                    || shared.producers_closed.load(Ordering::Acquire)
+                    || shared.consumer_closed.load(Ordering::Acquire)
+            });
+            if !ready && !self.has_data() {
+                return if self.at_end() { Err(PopTimeoutError::Disconnected) } else { Err(PopTimeoutError::Timeout) };
+            }
+        }
+    }
+
+    /// Takes the oldest frame (copied out), if one is queued now.
+    pub fn try_pop(&mut self) -> Result<Frame, TryPopError> {
+        match self.try_peek() {
+            Ok(f) => Ok(Frame { info: f.info(), data: f.data().to_vec() }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the oldest frame, waiting for one until the stream ends.
+    pub fn pop(&mut self) -> Result<Frame, PopError> {
+        loop {
+            self.wait(None).map_err(|_| PopError)?;
+            match self.try_pop() {
+                Ok(f) => return Ok(f),
+                Err(TryPopError::Disconnected) => return Err(PopError),
+                Err(TryPopError::Empty) => continue,
+            }
+        }
+    }
+
+    /// Takes the oldest frame, waiting at most `timeout`.
+    pub fn pop_timeout(&mut self, timeout: Duration) -> Result<Frame, PopTimeoutError> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            self.wait(deadline)?;
+            match self.try_pop() {
+                Ok(f) => return Ok(f),
+                Err(TryPopError::Disconnected) => return Err(PopTimeoutError::Disconnected),
+                // Evicted between the wait and the claim (DropOldest): wait again.
+                Err(TryPopError::Empty) => continue,
+            }
+        }
+    }
+
+    /// Takes up to `max_frames` frames totalling at most `max_bytes` payload bytes (the
+    /// first frame is taken whatever its size), copied out, without waiting.
+    pub fn pop_batch(&mut self, max_frames: usize, max_bytes: usize) -> Result<Vec<Frame>, TryPopError> {
+        let batch = self.try_peek_batch(max_frames, max_bytes)?;
+        Ok(batch.iter().map(|(info, d)| Frame { info, data: d.to_vec() }).collect())
+    }
+
+    /// Reads the oldest frame in place, if one is queued now; its space is released when
+    /// the returned view is dropped.
+    pub fn try_peek(&mut self) -> Result<FrameRef<'_>, TryPopError> {
+        let mut slots = std::mem::take(&mut self.spare_slots);
+        slots.clear();
+        self.claim(1, 0, &mut slots);
+        let first = slots.first().copied();
+        self.spare_slots = slots;
+        match first {
+            Some((pos, header)) => Ok(FrameRef { consumer: self, pos, header }),
+            None if self.at_end() => Err(TryPopError::Disconnected),
+            None => Err(TryPopError::Empty),
+        }
+    }
+
+    /// Reads up to `max_frames` frames / `max_bytes` payload bytes in place, without
+    /// waiting. Released together when the batch is dropped.
+    pub fn try_peek_batch(&mut self, max_frames: usize, max_bytes: usize) -> Result<Batch<'_>, TryPopError> {
+        let mut slots = std::mem::take(&mut self.spare_slots);
+        slots.clear();
+        let bytes = self.claim(max_frames, max_bytes as u64, &mut slots);
+        if slots.is_empty() {
+            self.spare_slots = slots;
+            return Err(if self.at_end() { TryPopError::Disconnected } else { TryPopError::Empty });
+        }
+        Ok(Batch { consumer: self, slots, bytes })
+    }
+
+    /// Waits up to `timeout` (for ever if `None`) for at least one frame, then reads a
+    /// batch in place as [`try_peek_batch`](Self::try_peek_batch) does.
+    pub fn peek_batch_timeout(
+        &mut self,
+        max_frames: usize,
+        max_bytes: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Batch<'_>, PopTimeoutError> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            self.wait(deadline)?;
+            if self.has_data() {
+                break;
+            }
+        }
+        self.try_peek_batch(max_frames, max_bytes).map_err(|e| match e {
+            TryPopError::Empty => PopTimeoutError::Timeout,
+            TryPopError::Disconnected => PopTimeoutError::Disconnected,
+        })
+    }
+
+    /// Removes and returns the drop records (gaps) for sequence numbers below
+    /// `before_seq`: call it when a frame's sequence jumps, or with `u64::MAX` at end of
+    /// stream, to learn what was dropped and why.
+    pub fn take_gaps(&mut self, before_seq: u64) -> Vec<Gap> {
+        let mut out = Vec::new();
+        lock(&self.shared.gaps).take_before(before_seq, &mut out);
+        out
+    }
+
+    /// Whether the producer side has closed and every frame has been taken.
+    pub fn is_finished(&mut self) -> bool {
+        self.at_end()
+    }
+
+    /// Closes the consumer side: later pushes return `Closed`, blocked producers wake,
+    /// and frames still queued are counted as discarded. Idempotent.
+    pub fn close(&mut self) {
+        self.close_with(false);
+    }
+
+    /// Closes because the stage behind the queue failed: producers see `Failed`.
+    #[allow(dead_code)] // used by the writer engine
+    pub(crate) fn close_failed(&mut self) {
+        self.close_with(true);
+    }
+
+    fn close_with(&mut self, failed: bool) {
+        if self.closed {
+            return;
+        }
+        let shared = &*self.shared;
+        if failed {
+            shared.failed.store(true, Ordering::Release);
+        }
+        shared.consumer_closed.store(true, Ordering::Release);
+        self.closed = true;
+        // Wake producers first, then count what they can no longer add to.
+        shared.space.notify();
+        shared.data.notify();
+        let queued = shared.queued_frames();
+        shared.cc.discarded.store(shared.cc.discarded.load(Ordering::Relaxed) + queued, Ordering::Release);
+    }
+
+    /// Whether the queue is above high water now.
+    pub fn is_above_high_water(&self) -> bool {
+        self.shared.marks.is_above()
+    }
+
+    /// The water-mark eventfd (see [`Producer::water_mark_fd`](crate::Producer::water_mark_fd)).
+    pub fn water_mark_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.shared.marks.fd()
+    }
+
+    /// A snapshot of the queue's counters.
+    pub fn stats(&self) -> QueueStats {
+        self.shared.stats()
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Iterator for Consumer {
+    type Item = Frame;
+
+    /// Blocks for the next frame; `None` at end of stream.
+    fn next(&mut self) -> Option<Frame> {
+        self.pop().ok()
+    }
+}

@@ -1,0 +1,63 @@
+//! The bounded frame queue: one byte ring, producer and consumer handles.
+
+mod consumer;
+mod gaps;
+mod producer;
+mod shared;
+mod slot;
+
+pub use consumer::{Batch, Consumer, Frame, FrameInfo, FrameRef};
+pub use gaps::Gap;
+pub use producer::{Producer, Pushed, Reservation, SharedProducer, SharedReservation};
+
+use hdrhistogram::Histogram;
+
+use crate::config::QueueConfig;
+use crate::error::BuildError;
+use crate::memory::RingMemory;
+use crate::signal::Signal;
+use crate::stats::new_latency_histogram;
+use crate::sync::{AtomicBool, AtomicU64, Arc, Mutex};
+use crate::watermark::WaterMarks;
+use shared::{EvictState, Shared};
+use slot::SLOT_HEADER_LEN;
+
+
+/// Creates a queue and returns its producer and consumer handles.
+///
+/// ```
+/// let (mut tx, mut rx) = streamq::queue(streamq::QueueConfig::new(1 << 20)).unwrap();
+/// tx.push(b"frame").unwrap();
+/// assert_eq!(rx.pop().unwrap().data, b"frame");
+/// ```
+pub fn queue(config: QueueConfig) -> Result<(Producer, Consumer), BuildError> {
+    let (capacity, high, low) = config.resolve()?;
+    let mem = RingMemory::new(capacity, config.prefault).map_err(BuildError::Io)?;
+    let marks = WaterMarks::new(high, low, config.on_water_mark.clone()).map_err(BuildError::Io)?;
+    let max_frame_len = (capacity as u64 - SLOT_HEADER_LEN).min(u32::MAX as u64) as usize;
+    let hist: Histogram<u64> = new_latency_histogram();
+    let shared = Arc::new(Shared {
+        mem,
+        capacity: capacity as u64,
+        max_frame_len,
+        max_frames: config.max_frames.map_or(u64::MAX, |n| n as u64),
+        policy: config.policy,
+        block_timeout: config.block_timeout,
+        record_latency: config.record_latency,
+        tail: AtomicU64::new(0).into(),
+        head: AtomicU64::new(0).into(),
+        free: AtomicU64::new(0).into(),
+        evict: Mutex::new(EvictState::default()),
+        producers_closed: AtomicBool::new(false),
+        consumer_closed: AtomicBool::new(false),
+        failed: AtomicBool::new(false),
+        data: Signal::new(),
+        space: Signal::new(),
+        marks,
+        gaps: Mutex::new(Default::default()),
+        latency: Mutex::new(hist),
+        pc: Default::default(),
+        cc: Default::default(),
+    });
+    Ok((Producer::new(Arc::clone(&shared)), Consumer::new(shared)))
+}

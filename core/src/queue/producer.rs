@@ -1,0 +1,680 @@
+//! The producer side: copying `push`, zero-copy `reserve` → fill → `commit`.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use crate::clock::monotonic_ns;
+use crate::config::{DropReason, OverflowPolicy};
+use crate::error::{CommitError, PushError, ReserveError, WaitError};
+
+use crate::queue::shared::Shared;
+use crate::queue::slot::{SlotHeader, payload_mut, read_header, slot_size, write_header};
+use crate::stats::{QueueStats, bump, bump_shared, new_latency_histogram};
+use crate::sync::{Arc, Mutex, Ordering, lock};
+
+/// What happened to a pushed frame. Must be looked at: under a drop policy the frame may
+/// have been dropped.
+#[must_use = "a frame may have been dropped by the overflow policy"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// The frame is queued with this sequence number.
+    Queued {
+        /// Sequence number given to the frame.
+        seq: u64,
+    },
+    /// The queue was full and the policy dropped this frame (counted as
+    /// [`DropReason::Newest`]).
+    Dropped {
+        /// Sequence number given to the dropped frame (a gap in the sequence).
+        seq: u64,
+    },
+}
+
+impl Pushed {
+    /// The sequence number the frame received, queued or dropped.
+    pub fn seq(&self) -> u64 {
+        match *self {
+            Pushed::Queued { seq } | Pushed::Dropped { seq } => seq,
+        }
+    }
+
+    /// Whether the frame was queued.
+    pub fn is_queued(&self) -> bool {
+        matches!(self, Pushed::Queued { .. })
+    }
+}
+
+/// How long an operation may wait for room.
+#[derive(Clone, Copy)]
+pub(crate) enum Wait {
+    /// Never wait (`WouldBlock` at once).
+    No,
+    /// Until this instant (`Timeout` after).
+    Until(Instant),
+    /// Until room appears or the queue closes.
+    Forever,
+    /// Do not wait here and do not count a refusal: the caller (a shared handle) waits
+    /// for room outside its lock and retries.
+    Outside,
+}
+
+impl Wait {
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Wait::Until(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl Wait {
+    pub(crate) fn from_timeout(t: Option<Duration>) -> Wait {
+        match t {
+            None => Wait::Forever,
+            Some(d) => Instant::now().checked_add(d).map_or(Wait::Forever, Wait::Until),
+        }
+    }
+}
+
+/// The producer's private state. Only one thread touches it at a time: the owner of a
+/// [`Producer`], or whoever holds a [`SharedProducer`]'s lock.
+pub(crate) struct ProducerCore {
+    pub(crate) shared: Arc<Shared>,
+    tail: u64,
+    free_cache: u64,
+    next_seq: u64,
+    peak: u64,
+    closed: bool,
+    hist: Histogram<u64>,
+    hist_flushed_at: u64,
+}
+
+const HIST_FLUSH_SAMPLES: u64 = 4096;
+const HIST_FLUSH_NS: u64 = 50_000_000;
+
+impl ProducerCore {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        ProducerCore {
+            shared,
+            tail: 0,
+            free_cache: 0,
+            next_seq: 0,
+            peak: 0,
+            closed: false,
+            hist: new_latency_histogram(),
+            hist_flushed_at: 0,
+        }
+    }
+
+    fn check_open(&self) -> Result<(), ReserveError> {
+        if self.closed {
+            return Err(ReserveError::Closed);
+        }
+        if self.shared.is_closed_for_producers() {
+            return Err(if self.shared.failed.load(Ordering::Acquire) {
+                ReserveError::Failed
+            } else {
+                ReserveError::Closed
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `need` bytes fit, refreshing the cached consumer position if needed.
+    #[inline]
+    fn fits(&mut self, need: u64) -> bool {
+        let sh = &*self.shared;
+        if self.tail + need - self.free_cache > sh.capacity {
+            self.free_cache = sh.free.load(Ordering::Acquire);
+            if self.tail + need - self.free_cache > sh.capacity {
+                return false;
+            }
+        }
+        sh.max_frames == u64::MAX || sh.queued_frames() < sh.max_frames
+    }
+
+    /// Finds room for a `len`-byte frame, applying the overflow policy. On success the
+    /// slot starts at `self.tail`.
+    pub(crate) fn make_room(&mut self, len: usize, wait: Wait) -> Result<(), ReserveError> {
+        self.check_open()?;
+        let max = self.shared.max_frame_len;
+        if len > max {
+            return Err(ReserveError::TooLarge { len, max });
+        }
+        let need = slot_size(len as u64);
+        if self.fits(need) {
+            return Ok(());
+        }
+        match self.shared.policy {
+            OverflowPolicy::FailFast => self.refuse(ReserveError::WouldBlock),
+            OverflowPolicy::Block => {
+                match wait {
+                    Wait::No => return self.refuse(ReserveError::WouldBlock),
+                    Wait::Outside => return Err(ReserveError::WouldBlock),
+                    Wait::Until(_) | Wait::Forever => {}
+                }
+                let ok = self.shared.wait_for_room(need, wait.deadline());
+                self.check_open()?;
+                if ok && self.fits(need) {
+                    Ok(())
+                } else {
+                    self.refuse(ReserveError::Timeout)
+                }
+            }
+            OverflowPolicy::DropNewest => Err(self.drop_newest(len)),
+            OverflowPolicy::DropOldest => {
+                if self.evict_for(need) {
+                    Ok(())
+                } else {
+                    Err(self.drop_newest(len))
+                }
+            }
+        }
+    }
+
+    fn refuse(&mut self, e: ReserveError) -> Result<(), ReserveError> {
+        bump_shared(&self.shared.pc.refused, 1);
+        Err(e)
+    }
+
+    /// Gives the refused frame a sequence number and counts it as dropped.
+    #[cold]
+    fn drop_newest(&mut self, len: usize) -> ReserveError {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let now = monotonic_ns();
+        lock(&self.shared.gaps).record(seq, DropReason::Newest, now);
+        let pc = &self.shared.pc;
+        bump(&pc.dropped_newest, 1);
+        bump(&pc.bytes_dropped, len as u64);
+        bump(&pc.bytes_pushed, len as u64);
+        // `pushed` last: readers that balance the books see the drop counted first.
+        pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        ReserveError::Dropped { seq }
+    }
+
+    /// DropOldest: evicts unclaimed frames from the head until `need` bytes fit. Returns
+    /// false when that is impossible because the consumer holds the space.
+    #[cold]
+    fn evict_for(&mut self, need: u64) -> bool {
+        let shared = Arc::clone(&self.shared);
+        let state = lock(&shared.evict);
+        if state.held {
+            // The space behind the consumer's claimed frames cannot be reused until it
+            // releases them; evicting newer frames would lose them and still not help.
+            return false;
+        }
+        let mut head = shared.head.load(Ordering::Acquire);
+        let now = monotonic_ns();
+        let mut evicted = 0u64;
+        let mut evicted_bytes = 0u64;
+        {
+            let mut gaps = lock(&shared.gaps);
+            while self.tail + need - head > shared.capacity
+                || (shared.max_frames != u64::MAX
+                    && shared.queued_frames() - evicted >= shared.max_frames)
+            {
+                if head == self.tail {
+                    break;
+                }
+                // SAFETY: [head, tail) are published frames no consumer has claimed, and
+                // we hold the evict lock, so no one reads or frees them concurrently.
+                let h = unsafe { read_header(&shared.mem, head) };
+                gaps.record(h.seq, DropReason::Oldest, now);
+                head += slot_size(h.len as u64);
+                evicted += 1;
+                evicted_bytes += h.len as u64;
+            }
+        }
+        if evicted > 0 {
+            let pc = &shared.pc;
+            bump(&pc.bytes_dropped, evicted_bytes);
+            pc.dropped_oldest.store(pc.dropped_oldest.load(Ordering::Relaxed) + evicted, Ordering::Release);
+            shared.head.store(head, Ordering::Release);
+            shared.free.store(head, Ordering::Release);
+            self.free_cache = head;
+        }
+        drop(state);
+        self.fits(need)
+    }
+
+    /// Publishes the slot at `self.tail` holding `len` payload bytes.
+    #[inline]
+    pub(crate) fn publish(&mut self, len: usize, device_ts: Option<u64>, host_ts: u64, started: u64) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let header = SlotHeader {
+            len: len as u32,
+            flags: 0,
+            seq,
+            device_ts: device_ts.unwrap_or(host_ts),
+            host_ts,
+        };
+        let shared = &*self.shared;
+        // SAFETY: make_room reserved [tail, tail + slot) for us; it is unpublished.
+        unsafe { write_header(&shared.mem, self.tail, header) };
+        self.tail += slot_size(len as u64);
+        shared.tail.store(self.tail, Ordering::Release);
+        let pc = &shared.pc;
+        bump(&pc.bytes_pushed, len as u64);
+        pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        shared.data.notify();
+
+        let mut level = self.tail - self.free_cache;
+        if level > self.peak || level >= shared.marks.high {
+            self.free_cache = shared.free.load(Ordering::Acquire);
+            level = self.tail - self.free_cache;
+            if level > self.peak {
+                self.peak = level;
+                pc.peak_level.store(level, Ordering::Relaxed);
+            }
+            shared.marks.update(level);
+        }
+        if shared.record_latency {
+            let end = monotonic_ns();
+            let _ = self.hist.record(end.saturating_sub(started).max(1));
+            if self.hist.len() >= HIST_FLUSH_SAMPLES || end - self.hist_flushed_at >= HIST_FLUSH_NS {
+                self.flush_latency(end);
+            }
+        }
+        seq
+    }
+
+    #[cold]
+    pub(crate) fn flush_latency(&mut self, now: u64) {
+        if !self.hist.is_empty() {
+            let _ = lock(&self.shared.latency).add(&self.hist);
+            self.hist.reset();
+        }
+        self.hist_flushed_at = now;
+    }
+
+    pub(crate) fn push(&mut self, data: &[u8], device_ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
+        let started = monotonic_ns();
+        match self.make_room(data.len(), wait) {
+            Ok(()) => {}
+            Err(ReserveError::Dropped { seq }) => return Ok(Pushed::Dropped { seq }),
+            Err(e) => return Err(reserve_to_push(e)),
+        }
+        // SAFETY: make_room reserved the slot at tail for us.
+        let dst = unsafe { payload_mut(&self.shared.mem, self.tail, data.len()) };
+        dst.copy_from_slice(data);
+        Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, started, started) })
+    }
+
+    pub(crate) fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.flush_latency(monotonic_ns());
+            self.shared.producers_closed.store(true, Ordering::Release);
+            self.shared.data.notify();
+        }
+    }
+}
+
+impl Drop for ProducerCore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn reserve_to_push(e: ReserveError) -> PushError {
+    match e {
+        ReserveError::WouldBlock => PushError::WouldBlock,
+        ReserveError::Timeout => PushError::Timeout,
+        ReserveError::Closed => PushError::Closed,
+        ReserveError::Failed => PushError::Failed,
+        ReserveError::TooLarge { len, max } => PushError::TooLarge { len, max },
+        // Handled by the caller before conversion.
+        ReserveError::Dropped { .. } => PushError::WouldBlock,
+    }
+}
+
+/// The producer handle of a queue. Lock-free: `push` and `reserve`/`commit` take no lock
+/// unless they must wait, drop or evict.
+///
+/// A `Producer` may move to another thread (`Send`) but not be shared (`!Sync`). For
+/// several producing threads, turn it into a [`SharedProducer`] with
+/// [`Producer::into_shared`]. Dropping it (or calling [`close`](Producer::close)) ends
+/// the stream: the consumer drains what is queued, then sees end of stream.
+pub struct Producer {
+    core: ProducerCore,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl Producer {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Producer { core: ProducerCore::new(shared), _not_sync: PhantomData }
+    }
+
+    /// Copies `data` into the queue as one frame timestamped with the host clock. Under
+    /// `Block` waits for room (up to the configured timeout); under the drop policies the
+    /// result says whether the frame was queued or dropped.
+    pub fn push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
+        let wait = Wait::from_timeout(self.core.shared.block_timeout);
+        self.core.push(data, None, wait)
+    }
+
+    /// As [`push`](Self::push), with a caller-supplied device timestamp (ns).
+    pub fn push_at(&mut self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
+        let wait = Wait::from_timeout(self.core.shared.block_timeout);
+        self.core.push(data, Some(timestamp_ns), wait)
+    }
+
+    /// As [`push`](Self::push), waiting at most `timeout` for room under `Block`.
+    pub fn push_timeout(&mut self, data: &[u8], timeout: Duration) -> Result<Pushed, PushError> {
+        self.core.push(data, None, Wait::from_timeout(Some(timeout)))
+    }
+
+    /// As [`push`](Self::push), but never waits: under `Block`, a full queue gives
+    /// `WouldBlock`.
+    pub fn try_push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
+        self.core.push(data, None, Wait::No)
+    }
+
+    /// Reserves room for a frame of `len` bytes, written in place through the returned
+    /// [`Reservation`] and published by its `commit`. Waits like [`push`](Self::push).
+    pub fn reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
+        let wait = Wait::from_timeout(self.core.shared.block_timeout);
+        self.reserve_with(len, wait)
+    }
+
+    /// As [`reserve`](Self::reserve), waiting at most `timeout` under `Block`.
+    pub fn reserve_timeout(&mut self, len: usize, timeout: Duration) -> Result<Reservation<'_>, ReserveError> {
+        self.reserve_with(len, Wait::from_timeout(Some(timeout)))
+    }
+
+    /// As [`reserve`](Self::reserve), never waiting.
+    pub fn try_reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
+        self.reserve_with(len, Wait::No)
+    }
+
+    fn reserve_with(&mut self, len: usize, wait: Wait) -> Result<Reservation<'_>, ReserveError> {
+        let started = monotonic_ns();
+        self.core.make_room(len, wait)?;
+        Ok(Reservation { core: &mut self.core, len, started })
+    }
+
+    /// Largest frame (payload bytes) this queue accepts.
+    pub fn max_frame_len(&self) -> usize {
+        self.core.shared.max_frame_len
+    }
+
+    /// Ends the stream for every producer handle. Later pushes return `Closed`.
+    pub fn close(&mut self) {
+        self.core.close();
+    }
+
+    /// Whether the consumer is gone (pushes would return `Closed` or `Failed`).
+    pub fn is_closed(&self) -> bool {
+        self.core.closed || self.core.shared.is_closed_for_producers()
+    }
+
+    /// Blocks until the queue is not above high water (returns at once if it is not).
+    pub fn wait_below_low(&self, timeout: Option<Duration>) -> Result<(), WaitError> {
+        self.core.shared.wait_below_low(timeout)
+    }
+
+    /// Whether the queue is above high water now.
+    pub fn is_above_high_water(&self) -> bool {
+        self.core.shared.marks.is_above()
+    }
+
+    /// A descriptor that polls readable after each water-mark transition (Linux eventfd).
+    /// After it polls readable, call [`clear_water_mark_event`](Self::clear_water_mark_event)
+    /// then read [`is_above_high_water`](Self::is_above_high_water). Owned by the queue:
+    /// do not close it.
+    pub fn water_mark_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.core.shared.marks.fd()
+    }
+
+    /// Resets the water-mark descriptor's readiness.
+    pub fn clear_water_mark_event(&self) {
+        self.core.shared.marks.clear_event();
+    }
+
+    /// A snapshot of the queue's counters (this producer's latency samples included).
+    pub fn stats(&mut self) -> QueueStats {
+        self.core.flush_latency(monotonic_ns());
+        self.core.shared.stats()
+    }
+
+    /// Makes this producer shareable between threads (each push then takes a short lock).
+    pub fn into_shared(self) -> SharedProducer {
+        SharedProducer { inner: Arc::new(Mutex::new(self.core)) }
+    }
+}
+
+/// A space reserved in the ring for one frame, written in place. Publish it with
+/// [`commit`](Self::commit); dropping it (or [`abort`](Self::abort)) discards it and
+/// gives the space back without using a sequence number.
+pub struct Reservation<'a> {
+    core: &'a mut ProducerCore,
+    len: usize,
+    started: u64,
+}
+
+impl Reservation<'_> {
+    /// Publishes the frame with the host clock as its timestamp; returns its sequence.
+    pub fn commit(self) -> u64 {
+        let len = self.len;
+        self.finish(len, None)
+    }
+
+    /// Publishes the frame with a caller-supplied device timestamp (ns).
+    pub fn commit_at(self, timestamp_ns: u64) -> u64 {
+        let len = self.len;
+        self.finish(len, Some(timestamp_ns))
+    }
+
+    /// Publishes only the first `len` bytes (for producers that learn the size while
+    /// writing); the rest of the reservation is given back.
+    pub fn commit_len(self, len: usize, timestamp_ns: Option<u64>) -> Result<u64, CommitError> {
+        if len > self.len {
+            return Err(CommitError::TooLong { len, reserved: self.len });
+        }
+        Ok(self.finish(len, timestamp_ns))
+    }
+
+    /// Discards the reservation.
+    pub fn abort(self) {}
+
+    /// Reserved length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the reservation is for an empty frame.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn finish(self, len: usize, ts: Option<u64>) -> u64 {
+        let host = monotonic_ns();
+        let started = self.started;
+        self.core.publish(len, ts, host, started)
+    }
+}
+
+impl std::ops::Deref for Reservation<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the slot at tail is reserved for this reservation, which borrows the
+        // producer mutably, so no other reference to these bytes exists.
+        unsafe { payload_mut(&self.core.shared.mem, self.core.tail, self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Reservation<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in deref; `&mut self` makes this the only live view.
+        unsafe { payload_mut(&self.core.shared.mem, self.core.tail, self.len) }
+    }
+}
+
+/// A producer handle that many threads may use at once (`Send + Sync + Clone`). Each
+/// push takes a short lock around the copy; a `Block` wait happens outside the lock, so a
+/// waiting thread never holds up another's timeout. A reservation holds the lock until it
+/// is committed or dropped. Frames from one handle stay in order; sequence numbers are
+/// shared by all. The stream ends when the last clone is dropped or any clone closes.
+#[derive(Clone)]
+pub struct SharedProducer {
+    inner: Arc<Mutex<ProducerCore>>,
+}
+
+impl SharedProducer {
+    fn push_with(&self, data: &[u8], ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
+        loop {
+            let mut core = lock(&self.inner);
+            let inner_wait = if matches!(wait, Wait::No) { Wait::No } else { Wait::Outside };
+            match core.push(data, ts, inner_wait) {
+                Err(PushError::WouldBlock) if !matches!(wait, Wait::No) => {
+                    let shared = Arc::clone(&core.shared);
+                    drop(core);
+                    self.wait_outside(&shared, data.len(), wait).map_err(reserve_to_push)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits for room without holding the handle's lock (Block policy).
+    fn wait_outside(&self, shared: &Shared, len: usize, wait: Wait) -> Result<(), ReserveError> {
+        if shared.wait_for_room(slot_size(len as u64), wait.deadline()) {
+            Ok(())
+        } else {
+            bump_shared(&shared.pc.refused, 1);
+            Err(ReserveError::Timeout)
+        }
+    }
+
+    /// As [`Producer::push`].
+    pub fn push(&self, data: &[u8]) -> Result<Pushed, PushError> {
+        let t = lock(&self.inner).shared.block_timeout;
+        self.push_with(data, None, Wait::from_timeout(t))
+    }
+
+    /// As [`Producer::push_at`].
+    pub fn push_at(&self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
+        let t = lock(&self.inner).shared.block_timeout;
+        self.push_with(data, Some(timestamp_ns), Wait::from_timeout(t))
+    }
+
+    /// As [`Producer::push_timeout`].
+    pub fn push_timeout(&self, data: &[u8], timeout: Duration) -> Result<Pushed, PushError> {
+        self.push_with(data, None, Wait::from_timeout(Some(timeout)))
+    }
+
+    /// As [`Producer::try_push`].
+    pub fn try_push(&self, data: &[u8]) -> Result<Pushed, PushError> {
+        self.push_with(data, None, Wait::No)
+    }
+
+    /// Reserves room for a frame; the returned guard holds this handle's lock until it
+    /// is committed or dropped. Never waits with the lock held: under `Block` it waits
+    /// for room first.
+    pub fn reserve(&self, len: usize) -> Result<SharedReservation<'_>, ReserveError> {
+        let wait = Wait::from_timeout(lock(&self.inner).shared.block_timeout);
+        loop {
+            let started = monotonic_ns();
+            let mut core = lock(&self.inner);
+            match core.make_room(len, Wait::Outside) {
+                Ok(()) => return Ok(SharedReservation { core, len, started }),
+                Err(ReserveError::WouldBlock) => {
+                    let shared = Arc::clone(&core.shared);
+                    drop(core);
+                    self.wait_outside(&shared, len, wait)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Ends the stream for every handle.
+    pub fn close(&self) {
+        lock(&self.inner).close();
+    }
+
+    /// Whether the consumer is gone.
+    pub fn is_closed(&self) -> bool {
+        let c = lock(&self.inner);
+        c.closed || c.shared.is_closed_for_producers()
+    }
+
+    /// Largest frame this queue accepts.
+    pub fn max_frame_len(&self) -> usize {
+        lock(&self.inner).shared.max_frame_len
+    }
+
+    /// As [`Producer::wait_below_low`].
+    pub fn wait_below_low(&self, timeout: Option<Duration>) -> Result<(), WaitError> {
+        let shared = Arc::clone(&lock(&self.inner).shared);
+        shared.wait_below_low(timeout)
+    }
+
+    /// As [`Producer::is_above_high_water`].
+    pub fn is_above_high_water(&self) -> bool {
+        lock(&self.inner).shared.marks.is_above()
+    }
+
+    /// As [`Producer::water_mark_fd`].
+    pub fn water_mark_fd(&self) -> Option<std::os::fd::RawFd> {
+        lock(&self.inner).shared.marks.fd()
+    }
+
+    /// As [`Producer::clear_water_mark_event`].
+    pub fn clear_water_mark_event(&self) {
+        lock(&self.inner).shared.marks.clear_event();
+    }
+
+    /// As [`Producer::stats`].
+    pub fn stats(&self) -> QueueStats {
+        let mut c = lock(&self.inner);
+        c.flush_latency(monotonic_ns());
+        c.shared.stats()
+    }
+}
+
+/// A reservation made through a [`SharedProducer`]; holds the handle's lock.
+pub struct SharedReservation<'a> {
+    core: crate::sync::MutexGuard<'a, ProducerCore>,
+    len: usize,
+    started: u64,
+}
+
+impl SharedReservation<'_> {
+    /// Publishes the frame; returns its sequence number.
+    pub fn commit(mut self) -> u64 {
+        let host = monotonic_ns();
+        let (len, started) = (self.len, self.started);
+        self.core.publish(len, None, host, started)
+    }
+
+    /// Publishes the frame with a caller-supplied device timestamp (ns).
+    pub fn commit_at(mut self, timestamp_ns: u64) -> u64 {
+        let host = monotonic_ns();
+        let (len, started) = (self.len, self.started);
+        self.core.publish(len, Some(timestamp_ns), host, started)
+    }
+
+    /// Discards the reservation.
+    pub fn abort(self) {}
+}
+
+impl std::ops::Deref for SharedReservation<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the reserved slot at tail belongs to the lock holder, which we are.
+        unsafe { payload_mut(&self.core.shared.mem, self.core.tail, self.len) }
+    }
+}
+
+impl std::ops::DerefMut for SharedReservation<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in deref, and `&mut self` makes this view unique.
+        unsafe { payload_mut(&self.core.shared.mem, self.core.tail, self.len) }
+    }
+}

@@ -1,0 +1,150 @@
+//! The state a queue's producer and consumer handles share.
+//!
+//! Ring positions are byte counts since creation (u64, never wrap in practice); the ring
+//! memory reduces them modulo the capacity. Three positions divide the ring:
+//!
+//! ```text
+//!   free ≤ head ≤ tail
+//!   [free, head)  claimed by the consumer and not yet released (or evicted)
+//!   [head, tail)  published frames not yet claimed
+//!   [tail, free + capacity)  space the producer may fill
+//! ```
+//!
+//! `tail` is written only by the producer (Release) and `free` only by the consumer
+//! (Release), so the single-producer path needs no lock. Under `DropOldest` the producer
+//! must also move `head` (eviction); there claims, releases and evictions take the short
+//! `evict` lock — never held across I/O.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+use hdrhistogram::Histogram;
+
+use crate::config::OverflowPolicy;
+use crate::error::WaitError;
+use crate::memory::RingMemory;
+use crate::queue::gaps::GapLog;
+use crate::signal::Signal;
+use crate::stats::{ConsumerCounters, LatencySummary, ProducerCounters, QueueStats, bump_shared};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, lock};
+use crate::watermark::WaterMarks;
+
+/// Consumer claims as seen by the eviction path (DropOldest only).
+#[derive(Default)]
+pub(crate) struct EvictState {
+    /// Whether the consumer holds claimed, unreleased frames (their space cannot be
+    /// reused until it releases them).
+    pub(crate) held: bool,
+}
+
+pub(crate) struct Shared {
+    pub(crate) mem: RingMemory,
+    pub(crate) capacity: u64,
+    pub(crate) max_frame_len: usize,
+    pub(crate) max_frames: u64,
+    pub(crate) policy: OverflowPolicy,
+    pub(crate) block_timeout: Option<std::time::Duration>,
+    pub(crate) record_latency: bool,
+
+    pub(crate) tail: CachePadded<AtomicU64>,
+    pub(crate) head: CachePadded<AtomicU64>,
+    pub(crate) free: CachePadded<AtomicU64>,
+    pub(crate) evict: Mutex<EvictState>,
+
+    pub(crate) producers_closed: AtomicBool,
+    pub(crate) consumer_closed: AtomicBool,
+    /// Set with `consumer_closed` when the consumer stopped because of an error.
+    pub(crate) failed: AtomicBool,
+
+    /// Notified when frames are published or producers close.
+    pub(crate) data: Signal,
+    /// Notified when space is released, the level falls, or the consumer closes.
+    pub(crate) space: Signal,
+
+    pub(crate) marks: WaterMarks,
+    pub(crate) gaps: Mutex<GapLog>,
+    pub(crate) latency: Mutex<Histogram<u64>>,
+    pub(crate) pc: CachePadded<ProducerCounters>,
+    pub(crate) cc: CachePadded<ConsumerCounters>,
+}
+
+impl Shared {
+    /// Bytes in the ring now (headers and padding included).
+    pub(crate) fn level(&self) -> u64 {
+        let free = self.free.load(Ordering::Acquire);
+        let tail = self.tail.load(Ordering::Acquire);
+        tail.saturating_sub(free)
+    }
+
+    /// Frames queued now (published, not yet taken or dropped).
+    pub(crate) fn queued_frames(&self) -> u64 {
+        let pushed = self.pc.pushed.load(Ordering::Acquire);
+        let dropped = self.pc.dropped_newest.load(Ordering::Acquire)
+            + self.pc.dropped_oldest.load(Ordering::Acquire);
+        let gone = self.cc.popped.load(Ordering::Acquire)
+            + self.cc.discarded.load(Ordering::Acquire);
+        pushed.saturating_sub(dropped).saturating_sub(gone)
+    }
+
+    /// Whether `need` more ring bytes (one more frame) fit right now, from the shared
+    /// positions (used by waiters, which hold no producer state).
+    pub(crate) fn room_for(&self, need: u64) -> bool {
+        self.level() + need <= self.capacity && self.queued_frames() < self.max_frames
+    }
+
+    /// Blocks until `need` bytes fit or the consumer closes; false on timeout. Adds the
+    /// time spent to the blocked counter (several shared-producer threads may wait at
+    /// once, hence the atomic add).
+    pub(crate) fn wait_for_room(&self, need: u64, deadline: Option<Instant>) -> bool {
+        let started = Instant::now();
+        let ok = self.space.wait_until(deadline, || self.room_for(need) || self.is_closed_for_producers());
+        bump_shared(&self.pc.blocked_ns, started.elapsed().as_nanos() as u64);
+        ok
+    }
+
+    /// Blocks until the queue is not above high water.
+    pub(crate) fn wait_below_low(&self, timeout: Option<Duration>) -> Result<(), WaitError> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let ok = self
+            .space
+            .wait_until(deadline, || !self.marks.is_above() || self.is_closed_for_producers());
+        if self.is_closed_for_producers() {
+            Err(WaitError::Closed)
+        } else if ok {
+            Ok(())
+        } else {
+            Err(WaitError::Timeout)
+        }
+    }
+
+    pub(crate) fn is_closed_for_producers(&self) -> bool {
+        self.consumer_closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn stats(&self) -> QueueStats {
+        let pc = &self.pc;
+        let cc = &self.cc;
+        let r = |a: &AtomicU64| a.load(Ordering::Acquire);
+        let latency = LatencySummary::from_histogram(&lock(&self.latency));
+        QueueStats {
+            frames_pushed: r(&pc.pushed),
+            frames_popped: r(&cc.popped),
+            frames_dropped_newest: r(&pc.dropped_newest),
+            frames_dropped_oldest: r(&pc.dropped_oldest),
+            frames_discarded: r(&cc.discarded),
+            frames_queued: self.queued_frames(),
+            bytes_pushed: r(&pc.bytes_pushed),
+            bytes_popped: r(&cc.bytes_popped),
+            bytes_dropped: r(&pc.bytes_dropped),
+            pushes_refused: r(&pc.refused),
+            level_bytes: self.level(),
+            peak_level_bytes: r(&pc.peak_level),
+            capacity_bytes: self.capacity,
+            water_mark_transitions: self.marks.transitions(),
+            above_high_water: self.marks.is_above(),
+            waiting_producers: self.space.waiters() as u64,
+            blocked_ns: r(&pc.blocked_ns),
+            push_latency: latency,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Counters and latency figures of a queue, read as a consistent-enough snapshot.
+//!
+//! Each counter has exactly one writer (the producer side or the consumer side), so the
+//! hot path updates them with plain relaxed stores, never read-modify-write.
+
+use hdrhistogram::Histogram;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// A snapshot of a queue's counters. Frame accounting always balances:
+/// `frames_pushed == frames_popped + frames_dropped_newest + frames_dropped_oldest +
+/// frames_discarded + frames_queued`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueStats {
+    /// Frames given a sequence number: queued, or dropped by the overflow policy.
+    pub frames_pushed: u64,
+    /// Frames taken by the consumer (popped, or peeked and released).
+    pub frames_popped: u64,
+    /// Frames refused because the queue was full (`DropNewest`, or `DropOldest` with
+    /// every queued frame in use by the consumer).
+    pub frames_dropped_newest: u64,
+    /// Unread frames evicted to make room (`DropOldest`).
+    pub frames_dropped_oldest: u64,
+    /// Frames still queued when the consumer closed, discarded with the queue.
+    pub frames_discarded: u64,
+    /// Frames queued now.
+    pub frames_queued: u64,
+    /// Payload bytes of all pushed frames (queued or dropped).
+    pub bytes_pushed: u64,
+    /// Payload bytes taken by the consumer.
+    pub bytes_popped: u64,
+    /// Payload bytes dropped by policy (either reason).
+    pub bytes_dropped: u64,
+    /// Pushes that returned `WouldBlock` or `Timeout` (the caller kept the frame).
+    pub pushes_refused: u64,
+    /// Ring bytes in use now (frame headers and alignment included).
+    pub level_bytes: u64,
+    /// Highest `level_bytes` seen.
+    pub peak_level_bytes: u64,
+    /// Ring size in bytes.
+    pub capacity_bytes: u64,
+    /// Water-mark transitions so far (both directions).
+    pub water_mark_transitions: u64,
+    /// Whether the queue is above high water now.
+    pub above_high_water: bool,
+    /// Producer threads waiting for room (or for the low water mark) right now.
+    pub waiting_producers: u64,
+    /// Total time producers spent blocked waiting for room, in nanoseconds.
+    pub blocked_ns: u64,
+    /// Push latency (call to return), in nanoseconds.
+    pub push_latency: LatencySummary,
+}
+
+impl QueueStats {
+    /// Frames dropped for any reason.
+    pub fn frames_dropped(&self) -> u64 {
+        self.frames_dropped_newest + self.frames_dropped_oldest
+    }
+}
+
+/// Percentiles of a latency histogram, in nanoseconds (all 0 when nothing was recorded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LatencySummary {
+    /// Number of samples.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Largest sample.
+    pub max: u64,
+    /// Mean.
+    pub mean: u64,
+}
+
+impl LatencySummary {
+    /// Summarises a histogram of nanosecond samples.
+    pub fn from_histogram(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            count: h.len(),
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+            mean: h.mean() as u64,
+        }
+    }
+}
+
+/// A latency histogram: 1 ns to 100 s at 3 significant digits.
+pub(crate) fn new_latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("static histogram bounds are valid")
+}
+
+/// Counters written only by the producer side.
+#[derive(Default)]
+pub(crate) struct ProducerCounters {
+    pub(crate) pushed: AtomicU64,
+    pub(crate) bytes_pushed: AtomicU64,
+    pub(crate) dropped_newest: AtomicU64,
+    pub(crate) dropped_oldest: AtomicU64,
+    pub(crate) bytes_dropped: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) peak_level: AtomicU64,
+    pub(crate) blocked_ns: AtomicU64,
+}
+
+/// Counters written only by the consumer side.
+#[derive(Default)]
+pub(crate) struct ConsumerCounters {
+    pub(crate) popped: AtomicU64,
+    pub(crate) bytes_popped: AtomicU64,
+    pub(crate) discarded: AtomicU64,
+}
+
+/// Adds `n` to a counter that only the calling side writes (a load and a store; no
+/// locked instruction on the hot path).
+#[inline]
+pub(crate) fn bump(c: &AtomicU64, n: u64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// Adds `n` to a counter several threads may write (off the hot path).
+#[inline]
+pub(crate) fn bump_shared(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
