@@ -158,9 +158,10 @@ impl Consumer {
         let mut bytes = 0u64;
         let mut n = 0usize;
         while n < max_frames {
-            if self.head == self.tail_cache {
+            // `>=`: under DropOldest an eviction can move the head past a stale cached tail.
+            if self.head >= self.tail_cache {
                 self.tail_cache = shared.tail.load(Ordering::Acquire);
-                if self.head == self.tail_cache {
+                if self.head >= self.tail_cache {
                     break;
                 }
             }
