@@ -67,6 +67,7 @@ pub(crate) unsafe fn payload<'a>(mem: &'a RingMemory, pos: u64, len: u32) -> &'a
 /// The producer must own the reserved, unpublished bytes of this slot, and the returned
 /// slice must be the only reference to them.
 #[inline]
+#[allow(clippy::mut_from_ref)] // ring bytes are owned through the ring protocol, not through &RingMemory
 pub(crate) unsafe fn payload_mut<'a>(mem: &'a RingMemory, pos: u64, len: usize) -> &'a mut [u8] {
     // SAFETY: as for payload, plus exclusive ownership from the caller.
     unsafe { std::slice::from_raw_parts_mut(mem.ptr_at(pos + SLOT_HEADER_LEN), len) }
