@@ -41,6 +41,7 @@ mod signal;
 mod stats;
 mod sync;
 mod watermark;
+pub mod writer;
 
 pub use config::{DropReason, OverflowPolicy, QueueConfig, WaterMarkCallback};
 pub use error::{
@@ -52,3 +53,6 @@ pub use queue::{
 };
 pub use stats::{LatencySummary, QueueStats};
 pub use watermark::WaterMarkEvent;
+pub use writer::{
+    CloseError, FsyncPolicy, StreamConfig, StreamProducer, Writer, WriterConfig, WriterError, WriterReport,
+};

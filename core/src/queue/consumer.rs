@@ -88,6 +88,12 @@ impl<'a> Batch<'a> {
         Some((info_of(h), data))
     }
 
+    /// Removes and returns the drop records for sequence numbers below `before_seq`
+    /// (see [`Consumer::take_gaps`]).
+    pub fn take_gaps(&mut self, before_seq: u64) -> Vec<Gap> {
+        self.consumer.take_gaps(before_seq)
+    }
+
     /// Iterates the frames in order.
     pub fn iter(&self) -> impl Iterator<Item = (FrameInfo, &[u8])> + '_ {
         (0..self.slots.len()).filter_map(move |i| self.get(i))
@@ -177,11 +183,14 @@ impl Consumer {
             bytes += h.len as u64;
             n += 1;
         }
-        if let Some(mut g) = guard {
-            if n > 0 {
-                shared.head.store(self.head, Ordering::Release);
-                g.held = true;
-            }
+        if n > 0 {
+            // Published in every mode (one plain store) so others can tell "drained".
+            shared.head.store(self.head, Ordering::Release);
+        }
+        if let Some(mut g) = guard
+            && n > 0
+        {
+            g.held = true;
         }
         bytes
     }
@@ -390,6 +399,10 @@ impl Consumer {
     /// Whether the queue is above high water now.
     pub fn is_above_high_water(&self) -> bool {
         self.shared.marks.is_above()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// The water-mark eventfd (see [`Producer::water_mark_fd`](crate::Producer::water_mark_fd)).

@@ -31,6 +31,16 @@ use slot::SLOT_HEADER_LEN;
 /// assert_eq!(rx.pop().unwrap().data, b"frame");
 /// ```
 pub fn queue(config: QueueConfig) -> Result<(Producer, Consumer), BuildError> {
+    queue_with_signal(config, Arc::new(Signal::new()))
+}
+
+pub(crate) use shared::Shared as QueueShared;
+
+/// As [`queue`], with a data signal shared with other queues (a writer's doorbell).
+pub(crate) fn queue_with_signal(
+    config: QueueConfig,
+    data_signal: Arc<Signal>,
+) -> Result<(Producer, Consumer), BuildError> {
     let (capacity, high, low) = config.resolve()?;
     let mem = RingMemory::new(capacity, config.prefault).map_err(BuildError::Io)?;
     let marks = WaterMarks::new(high, low, config.on_water_mark.clone()).map_err(BuildError::Io)?;
@@ -51,7 +61,7 @@ pub fn queue(config: QueueConfig) -> Result<(Producer, Consumer), BuildError> {
         producers_closed: AtomicBool::new(false),
         consumer_closed: AtomicBool::new(false),
         failed: AtomicBool::new(false),
-        data: Signal::new(),
+        data: data_signal,
         space: Signal::new(),
         marks,
         gaps: Mutex::new(Default::default()),

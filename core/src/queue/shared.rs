@@ -26,7 +26,7 @@ use crate::memory::RingMemory;
 use crate::queue::gaps::GapLog;
 use crate::signal::Signal;
 use crate::stats::{ConsumerCounters, LatencySummary, ProducerCounters, QueueStats, bump_shared};
-use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, lock};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, lock};
 use crate::watermark::WaterMarks;
 
 /// Consumer claims as seen by the eviction path (DropOldest only).
@@ -56,8 +56,9 @@ pub(crate) struct Shared {
     /// Set with `consumer_closed` when the consumer stopped because of an error.
     pub(crate) failed: AtomicBool,
 
-    /// Notified when frames are published or producers close.
-    pub(crate) data: Signal,
+    /// Notified when frames are published or producers close. Shared between the queues
+    /// of one writer, so its thread can sleep on all its streams at once.
+    pub(crate) data: Arc<Signal>,
     /// Notified when space is released, the level falls, or the consumer closes.
     pub(crate) space: Signal,
 
@@ -115,6 +116,19 @@ impl Shared {
         } else {
             Err(WaitError::Timeout)
         }
+    }
+
+    /// Whether published frames wait to be claimed.
+    pub(crate) fn has_unclaimed(&self) -> bool {
+        self.head.load(Ordering::Acquire) < self.tail.load(Ordering::Acquire)
+    }
+
+    /// Ends the stream from the consumer's side of the application (a writer closing):
+    /// later pushes return `Closed`, queued frames are still drained.
+    pub(crate) fn close_producers(&self) {
+        self.producers_closed.store(true, Ordering::Release);
+        self.data.notify();
+        self.space.notify();
     }
 
     pub(crate) fn is_closed_for_producers(&self) -> bool {

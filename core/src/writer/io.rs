@@ -1,0 +1,162 @@
+//! The writer's file operations: vectored positional writes that finish what they start,
+//! fdatasync, preallocation, truncation — and the hook tests use to inject faults.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+
+/// What an injected fault does to one write call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Let the write happen.
+    None,
+    /// Fail it with this OS error (e.g. `libc::ENOSPC`, `libc::EIO`) without writing.
+    Error(i32),
+    /// Write only this many bytes of it, then report the error `ENOSPC` on the rest
+    /// (what a filling disk does).
+    Short(usize),
+}
+
+/// Decides, for each write the writer is about to issue, whether it fails.
+pub trait FaultInjector: Send + Sync {
+    /// Called before a write of `len` bytes at file offset `offset`.
+    fn before_write(&self, offset: u64, len: usize) -> Fault;
+    /// Called before each fdatasync; return an errno to fail it.
+    fn before_sync(&self) -> Option<i32> {
+        None
+    }
+}
+
+/// A file the writer appends to through positional writes.
+pub(crate) struct WriteFile {
+    pub(crate) file: File,
+    pub(crate) faults: Option<std::sync::Arc<dyn FaultInjector>>,
+    allocated_to: u64,
+}
+
+/// The most iovecs one `pwritev` takes (Linux IOV_MAX).
+const IOV_MAX: usize = 1024;
+
+impl WriteFile {
+    pub(crate) fn new(file: File, faults: Option<std::sync::Arc<dyn FaultInjector>>) -> Self {
+        WriteFile { file, faults, allocated_to: 0 }
+    }
+
+    /// Writes all of `bufs` at `offset`, retrying short writes and EINTR. On error,
+    /// returns how many bytes did reach the file with the error.
+    pub(crate) fn write_all_at(&mut self, bufs: &[&[u8]], offset: u64) -> Result<u64, (u64, io::Error)> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut limit = usize::MAX;
+        let mut fault_err = None;
+        if let Some(f) = &self.faults {
+            match f.before_write(offset, total) {
+                Fault::None => {}
+                Fault::Error(errno) => return Err((0, io::Error::from_raw_os_error(errno))),
+                Fault::Short(n) => {
+                    limit = n.min(total);
+                    fault_err = Some(io::Error::from_raw_os_error(libc::ENOSPC));
+                }
+            }
+        }
+        let mut written: usize = 0;
+        let mut iov: Vec<libc::iovec> = Vec::with_capacity(bufs.len().min(IOV_MAX));
+        // Index of the first buffer not fully written, and bytes of it already written.
+        let (mut idx, mut skip) = (0usize, 0usize);
+        while idx < bufs.len() && written < limit {
+            iov.clear();
+            let mut batch_len = 0usize;
+            let mut j = idx;
+            let mut first_skip = skip;
+            while j < bufs.len() && iov.len() < IOV_MAX && written + batch_len < limit {
+                let b = &bufs[j][first_skip..];
+                let take = b.len().min(limit - written - batch_len);
+                if take > 0 {
+                    iov.push(libc::iovec { iov_base: b.as_ptr() as *mut libc::c_void, iov_len: take });
+                }
+                batch_len += take;
+                first_skip = 0;
+                j += 1;
+            }
+            if iov.is_empty() {
+                break; // only empty buffers remain
+            }
+            // SAFETY: every iovec points into a live slice of `bufs` with its length;
+            // the fd is open for writing.
+            let n = unsafe {
+                libc::pwritev(
+                    self.file.as_raw_fd(),
+                    iov.as_ptr(),
+                    iov.len() as libc::c_int,
+                    (offset + written as u64) as libc::off_t,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err((written as u64, e));
+            }
+            if n == 0 {
+                return Err((written as u64, io::Error::new(io::ErrorKind::WriteZero, "write returned 0 bytes")));
+            }
+            let mut n = n as usize;
+            written += n;
+            // Advance (idx, skip) past n bytes.
+            while n > 0 && idx < bufs.len() {
+                let rest = bufs[idx].len() - skip;
+                if n >= rest {
+                    n -= rest;
+                    idx += 1;
+                    skip = 0;
+                } else {
+                    skip += n;
+                    n = 0;
+                }
+            }
+            while idx < bufs.len() && bufs[idx].len() == skip {
+                idx += 1;
+                skip = 0;
+            }
+        }
+        match fault_err {
+            Some(e) if written < total => Err((written as u64, e)),
+            _ => Ok(written as u64),
+        }
+    }
+
+    /// Reserves disk blocks up to `upto` without changing the file size, so appends do
+    /// not allocate metadata on the hot path (and a full disk shows up early).
+    pub(crate) fn preallocate(&mut self, upto: u64) {
+        if upto <= self.allocated_to {
+            return;
+        }
+        let start = self.allocated_to;
+        // SAFETY: valid fd; FALLOC_FL_KEEP_SIZE leaves the visible size unchanged.
+        let rc = unsafe {
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                libc::FALLOC_FL_KEEP_SIZE,
+                start as libc::off_t,
+                (upto - start) as libc::off_t,
+            )
+        };
+        // Unsupported file systems (tmpfs before 3.5, some FUSE) just skip the hint; a
+        // real ENOSPC will surface on the write itself.
+        let _ = rc;
+        self.allocated_to = upto;
+    }
+
+    pub(crate) fn sync_data(&mut self) -> io::Result<()> {
+        if let Some(f) = &self.faults
+            && let Some(errno) = f.before_sync()
+        {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
+        self.file.sync_data()
+    }
+
+    pub(crate) fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+}

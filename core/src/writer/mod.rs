@@ -1,0 +1,346 @@
+//! The writer: drains one or more stream queues into a sink on its own threads.
+//!
+//! ```no_run
+//! use streamq::{StreamConfig, Writer, WriterConfig};
+//!
+//! let writer = Writer::start(WriterConfig::capture_file("capture.sqcap").zstd(1))?;
+//! let mut depth = writer.add_stream(StreamConfig::new("depth", "depth/u16").capacity(256 << 20))?;
+//! depth.push(&vec![0u8; 900 * 1024])?;
+//! drop(depth);
+//! let report = writer.close()?;
+//! println!("{} frames written", report.frames_written);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod config;
+mod dir_sink;
+mod engine;
+mod error;
+mod file_sink;
+mod io;
+mod pool;
+mod report;
+mod sink;
+
+pub use config::{
+    DurableCallback, ErrorCallback, FsyncPolicy, SegmentCallback, SinkCallback, SinkEvent, SinkFrame, SinkKind,
+    StreamConfig, WriterConfig,
+};
+pub use error::{CloseError, WriterError};
+pub use file_sink::segment_path;
+pub use io::{Fault, FaultInjector};
+pub use report::{SegmentInfo, StreamReport, WriterReport};
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::format::StreamDef;
+use crate::queue::{QueueShared, queue_with_signal};
+use crate::signal::Signal;
+use crate::stats::LatencySummary;
+use crate::{Producer, PushError, Pushed, QueueStats, Reservation, ReserveError, SharedProducer};
+use engine::{Control, EngineSettings, EngineShared};
+
+/// A running capture: owns the writer thread(s); streams are added with
+/// [`add_stream`](Writer::add_stream), even while recording.
+///
+/// `Writer` is `Send + Sync`: any thread may add streams, flush or read stats.
+pub struct Writer {
+    engine: Arc<EngineShared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    streams: Mutex<Vec<(StreamDef, Arc<QueueShared>)>>,
+    started: Instant,
+}
+
+/// The producer handle of one stream of a [`Writer`]. `Send`, not `Sync`: one per
+/// producing thread; different streams' handles may be used from different threads at
+/// once. [`into_shared`](Self::into_shared) gives a handle several threads can share.
+pub struct StreamProducer {
+    id: u16,
+    producer: Producer,
+}
+
+impl StreamProducer {
+    /// The stream's id in the capture.
+    pub fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// Copies a frame into the stream's queue (see [`Producer::push`]). After a writer
+    /// failure this returns [`PushError::Failed`].
+    pub fn push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
+        self.producer.push(data)
+    }
+
+    /// As [`push`](Self::push) with a device timestamp (ns).
+    pub fn push_at(&mut self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
+        self.producer.push_at(data, timestamp_ns)
+    }
+
+    /// As [`Producer::push_timeout`].
+    pub fn push_timeout(&mut self, data: &[u8], timeout: Duration) -> Result<Pushed, PushError> {
+        self.producer.push_timeout(data, timeout)
+    }
+
+    /// As [`Producer::try_push`].
+    pub fn try_push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
+        self.producer.try_push(data)
+    }
+
+    /// Reserves ring space for a frame to be filled in place (a camera SDK writes
+    /// straight into it), published by the reservation's `commit`.
+    pub fn reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
+        self.producer.reserve(len)
+    }
+
+    /// As [`Producer::reserve_timeout`].
+    pub fn reserve_timeout(&mut self, len: usize, timeout: Duration) -> Result<Reservation<'_>, ReserveError> {
+        self.producer.reserve_timeout(len, timeout)
+    }
+
+    /// As [`Producer::try_reserve`].
+    pub fn try_reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
+        self.producer.try_reserve(len)
+    }
+
+    /// The stream's queue counters.
+    pub fn stats(&mut self) -> QueueStats {
+        self.producer.stats()
+    }
+
+    /// Largest frame the stream accepts.
+    pub fn max_frame_len(&self) -> usize {
+        self.producer.max_frame_len()
+    }
+
+    /// The underlying queue producer (water marks, eventfd …).
+    pub fn producer(&mut self) -> &mut Producer {
+        &mut self.producer
+    }
+
+    /// Ends this stream (the writer finishes it once drained).
+    pub fn close(&mut self) {
+        self.producer.close();
+    }
+
+    /// A handle several threads may share (each push takes a short lock).
+    pub fn into_shared(self) -> SharedProducer {
+        self.producer.into_shared()
+    }
+}
+
+impl Writer {
+    /// Opens the sink and starts the writer thread.
+    pub fn start(config: WriterConfig) -> Result<Writer, WriterError> {
+        config.validate()?;
+        let WriterConfig {
+            sink,
+            metadata,
+            compression,
+            compress_workers,
+            io_workers,
+            max_write_bytes,
+            fsync,
+            preallocate_bytes,
+            segment_bytes,
+            segment_duration,
+            index_interval_bytes,
+            on_segment,
+            on_error,
+            on_durable,
+            fault_injector,
+        } = config;
+        let sink: Box<dyn sink::Sink> = match sink {
+            SinkKind::CaptureFile(path) => Box::new(file_sink::FileSink::create(file_sink::FileSinkConfig {
+                path,
+                metadata,
+                preallocate: preallocate_bytes,
+                index_interval: index_interval_bytes,
+                segment_bytes,
+                segment_duration,
+                faults: fault_injector,
+            })?),
+            SinkKind::Directory(dir) => Box::new(dir_sink::DirSink::create(&dir, io_workers)?),
+            SinkKind::Callback(f) => Box::new(dir_sink::CallbackSink { f, names: Vec::new() }),
+        };
+        let engine = Arc::new(EngineShared {
+            doorbell: Arc::new(Signal::new()),
+            control: Mutex::new(Control::default()),
+            changed: Condvar::new(),
+            pending: AtomicBool::new(false),
+        });
+        let settings = EngineSettings {
+            compression,
+            compress_workers,
+            max_write_bytes,
+            fsync,
+            on_segment,
+            on_error,
+            on_durable,
+        };
+        let eng = Arc::clone(&engine);
+        let thread = std::thread::Builder::new()
+            .name("streamq-writer".into())
+            .spawn(move || engine::run(eng, sink, settings))
+            .map_err(|e| WriterError::io("start writer thread for", std::path::Path::new("-"), &e))?;
+        Ok(Writer {
+            engine,
+            thread: Mutex::new(Some(thread)),
+            streams: Mutex::new(Vec::new()),
+            started: Instant::now(),
+        })
+    }
+
+    /// Adds a stream and returns its producer handle. Works before and during
+    /// recording; frames pushed before the writer thread picks the stream up are kept.
+    pub fn add_stream(&self, config: StreamConfig) -> Result<StreamProducer, WriterError> {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let c = self.engine.lock();
+            if c.closing || c.finished {
+                return Err(c.error.clone().unwrap_or(WriterError::Closed));
+            }
+        }
+        let id = u16::try_from(streams.len()).map_err(|_| WriterError::TooManyStreams)?;
+        let (producer, consumer) = queue_with_signal(config.queue, Arc::clone(&self.engine.doorbell))
+            .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", config.name)))?;
+        let def = StreamDef { id, name: config.name, media_type: config.media_type, metadata: config.metadata };
+        streams.push((def.clone(), Arc::clone(consumer.shared())));
+        self.engine.lock().new_streams.push((def, consumer));
+        self.engine.poke();
+        Ok(StreamProducer { id, producer })
+    }
+
+    /// Blocks until every frame pushed so far (on every stream) is written — and
+    /// synced, unless the fsync policy is "on close" — or dropped by policy. Returns
+    /// the writer's error if it has failed.
+    pub fn flush(&self) -> Result<(), WriterError> {
+        let targets: Vec<u64> = {
+            let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+            streams.iter().map(|(_, s)| s.stats().frames_pushed).collect()
+        };
+        let mut c = self.engine.lock();
+        if let Some(e) = &c.error {
+            return Err(e.clone());
+        }
+        c.flush_requested += 1;
+        let generation = c.flush_requested;
+        c.flush_targets.push((generation, targets));
+        drop(c);
+        self.engine.poke();
+        let mut c = self.engine.lock();
+        while c.flush_done < generation && c.error.is_none() && !c.finished {
+            c = self.engine.changed.wait(c).unwrap_or_else(|p| p.into_inner());
+        }
+        match &c.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The writer's error, if it has failed.
+    pub fn error(&self) -> Option<WriterError> {
+        self.engine.lock().error.clone()
+    }
+
+    /// Highest sequence number of stream `id` known to be on stable storage.
+    pub fn durable_seq(&self, stream: u16) -> Option<u64> {
+        self.engine.lock().progress.get(stream as usize).and_then(|p| p.durable_seq)
+    }
+
+    /// A snapshot of what has been written so far.
+    pub fn stats(&self) -> WriterReport {
+        self.report()
+    }
+
+    fn report(&self) -> WriterReport {
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let c = self.engine.lock();
+        let mut r = WriterReport {
+            stored_bytes: c.stored_bytes,
+            frames_compressed: c.frames_compressed,
+            frames_stored_raw: c.frames_stored_raw,
+            compression_ratio: if c.compressed_stored_bytes > 0 {
+                c.compressed_raw_bytes as f64 / c.compressed_stored_bytes as f64
+            } else {
+                1.0
+            },
+            writes: c.writes,
+            syncs: c.syncs,
+            write_latency: c.write_latency.as_ref().map(LatencySummary::from_histogram).unwrap_or_default(),
+            segments: c.segments.clone(),
+            seconds: self.started.elapsed().as_secs_f64(),
+            error: c.error.as_ref().map(|e| e.to_string()),
+            ..Default::default()
+        };
+        for (i, (def, shared)) in streams.iter().enumerate() {
+            let p = c.progress.get(i).cloned().unwrap_or_default();
+            let q = shared.stats();
+            let s = StreamReport {
+                id: def.id,
+                name: def.name.clone(),
+                frames_written: p.frames_written,
+                bytes_written: p.bytes_written,
+                frames_dropped_newest: q.frames_dropped_newest,
+                frames_dropped_oldest: q.frames_dropped_oldest,
+                frames_failed: p.frames_failed + q.frames_discarded,
+                durable_seq: p.durable_seq,
+                last_seq: p.last_seq,
+                queue: q,
+            };
+            r.frames_written += s.frames_written;
+            r.bytes_written += s.bytes_written;
+            r.frames_dropped_newest += s.frames_dropped_newest;
+            r.frames_dropped_oldest += s.frames_dropped_oldest;
+            r.frames_failed += s.frames_failed;
+            r.streams.push(s);
+        }
+        r
+    }
+
+    /// Ends every stream, waits until everything accepted is written, writes the
+    /// trailer, syncs, stops the threads and reports. Frames still being pushed while
+    /// `close` runs may be refused (`Closed`) or counted as failed — never lost
+    /// silently.
+    pub fn close(self) -> Result<WriterReport, CloseError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<WriterReport, CloseError> {
+        {
+            let mut c = self.engine.lock();
+            c.closing = true;
+        }
+        for (_, s) in self.streams.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            s.close_producers();
+        }
+        self.engine.poke();
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle
+            && let Err(panic) = h.join()
+        {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let mut c = self.engine.lock();
+            if c.error.is_none() {
+                c.error = Some(WriterError::Panicked(msg));
+            }
+        }
+        let report = self.report();
+        match self.engine.lock().error.clone() {
+            Some(error) => Err(CloseError { error, report }),
+            None => Ok(report),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}

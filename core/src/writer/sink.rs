@@ -1,0 +1,41 @@
+//! What the writer engine hands a sink, and the interface every sink implements.
+
+use crate::FrameInfo;
+use crate::format::StreamDef;
+use crate::writer::error::WriterError;
+use crate::writer::report::SegmentInfo;
+
+/// A frame ready to store: its ring bytes and, when compressed, the packed bytes.
+pub(crate) struct OutFrame<'a> {
+    pub(crate) stream: u16,
+    pub(crate) info: FrameInfo,
+    pub(crate) data: &'a [u8],
+    pub(crate) packed: Option<&'a [u8]>,
+}
+
+/// One thing to store, in order.
+pub(crate) enum Item<'a> {
+    Frame(OutFrame<'a>),
+    Gap(u16, crate::Gap),
+}
+
+/// A destination for frames. All calls come from the writer thread.
+pub(crate) trait Sink: Send {
+    /// Announces a stream (written before its first frame).
+    fn add_stream(&mut self, def: &StreamDef) -> Result<(), WriterError>;
+    /// Stores `items` in order; returns bytes stored. On error nothing of `items` may be
+    /// counted as written, and what was stored before stays valid.
+    fn write(&mut self, items: &[Item<'_>]) -> Result<u64, WriterError>;
+    /// Makes everything written so far durable.
+    fn sync(&mut self) -> Result<(), WriterError>;
+    /// Whether a segment boundary is due.
+    fn rotation_due(&self) -> bool {
+        false
+    }
+    /// Finishes the current segment and starts the next; returns the finished one.
+    fn rotate(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
+        Ok(None)
+    }
+    /// Finishes cleanly (trailer, sync); returns the last segment.
+    fn finish(&mut self) -> Result<Option<SegmentInfo>, WriterError>;
+}
