@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::BuildError;
-use crate::memory::page_size;
+use crate::memory::ring_granule;
 use crate::watermark::WaterMarkEvent;
 
 /// What a producer does when the frame does not fit in the byte budget.
@@ -138,8 +138,8 @@ impl QueueConfig {
 
     /// The ring size actually allocated for this configuration.
     pub fn effective_capacity(&self) -> usize {
-        let page = page_size();
-        self.capacity.div_ceil(page).max(1) * page
+        let granule = ring_granule();
+        self.capacity.div_ceil(granule).max(1) * granule
     }
 
     /// Checks the settings and returns (capacity, high, low) in bytes.

@@ -26,6 +26,12 @@ unsafe impl Send for RingMemory {}
 // SAFETY: as above; shared access only hands out raw pointers.
 unsafe impl Sync for RingMemory {}
 
+/// The granularity ring capacities are rounded to: the page size (for the double
+/// mapping), or 8 bytes in loom models so a ring of a few frames can be explored.
+pub(crate) fn ring_granule() -> usize {
+    if cfg!(loom) { 8 } else { page_size() }
+}
+
 /// The system page size (the granularity of the double mapping).
 pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
@@ -37,7 +43,7 @@ impl RingMemory {
     /// Allocates `capacity` bytes (already a multiple of the page size), touching every
     /// page up front when `prefault` is set so the producer never takes a page fault.
     pub(crate) fn new(capacity: usize, prefault: bool) -> io::Result<Self> {
-        assert!(capacity > 0 && capacity % page_size() == 0);
+        assert!(capacity > 0 && capacity % ring_granule() == 0);
         #[cfg(all(target_os = "linux", not(loom)))]
         {
             if let Ok(m) = Self::double_map(capacity, prefault) {
