@@ -19,7 +19,7 @@ use crate::writer::error::WriterError;
 use crate::writer::pool::{Output, Pool, Task};
 use crate::writer::report::SegmentInfo;
 use crate::writer::sink::{Item, OutFrame, Sink};
-use crate::{Consumer, Gap};
+use crate::{Consumer, FrameInfo, Gap};
 
 /// Per-stream progress, as the writer thread publishes it.
 #[derive(Debug, Clone, Default)]
@@ -88,6 +88,8 @@ struct StreamState {
     shared: Arc<QueueShared>,
     next_seq: u64,
     ended: bool,
+    /// DropOldest: copy batches out of the ring instead of holding them during writes.
+    copy_out: bool,
 }
 
 /// Frames taken from one stream for one write.
@@ -109,6 +111,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
     let mut hist = new_latency_histogram();
     let mut unsynced_bytes = 0u64;
     let mut last_sync = Instant::now();
+    let mut staging: Vec<u8> = Vec::new();
 
     loop {
         // 1. Adopt streams added since the last round.
@@ -120,7 +123,14 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     fail(&engine, &settings, e, &mut consumers, &streams);
                     return;
                 }
-                streams.push(StreamState { id: def.id, shared: Arc::clone(consumer.shared()), next_seq: 0, ended: false });
+                let copy_out = consumer.shared().policy == crate::OverflowPolicy::DropOldest;
+                streams.push(StreamState {
+                    id: def.id,
+                    shared: Arc::clone(consumer.shared()),
+                    next_seq: 0,
+                    ended: false,
+                    copy_out,
+                });
                 consumers.push(consumer);
                 engine.lock().progress.push(StreamProgress::default());
             }
@@ -181,12 +191,46 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             continue;
         }
 
-        // 3. Gaps: every drop record up to the last frame of each batch.
+        // 3. Gaps: every drop record up to the last frame of each batch. DropOldest
+        //    streams are copied out and released at once: while a slow write holds
+        //    frames in place nothing behind them could be evicted, and the stream
+        //    would degrade to dropping the newest. The copy lives in `staging`, at
+        //    most one write's worth (the "writes in flight" part of the budget).
         let mut gaps: Vec<Vec<Gap>> = Vec::with_capacity(batches.len());
-        for (_, b) in batches.iter_mut() {
+        let mut staged: Vec<Option<Vec<(FrameInfo, std::ops::Range<usize>)>>> = Vec::with_capacity(batches.len());
+        staging.clear();
+        let mut held = Vec::with_capacity(batches.len());
+        for (i, mut b) in batches.drain(..) {
             let last = b.get(b.len() - 1).map_or(0, |(info, _)| info.seq);
             gaps.push(b.take_gaps(last));
+            if streams[i].copy_out {
+                let mut list = Vec::with_capacity(b.len());
+                for (info, data) in b.iter() {
+                    let at = staging.len();
+                    staging.extend_from_slice(data);
+                    list.push((info, at..staging.len()));
+                }
+                drop(b);
+                staged.push(Some(list));
+                held.push((i, None));
+            } else {
+                staged.push(None);
+                held.push((i, Some(b)));
+            }
         }
+        drop(batches);
+        let rounds: Vec<(usize, Vec<(FrameInfo, &[u8])>)> = held
+            .iter()
+            .zip(&staged)
+            .map(|((i, b), st)| {
+                let frames = match (b, st) {
+                    (Some(b), _) => b.iter().collect(),
+                    (None, Some(list)) => list.iter().map(|(info, r)| (*info, &staging[r.clone()])).collect(),
+                    (None, None) => Vec::new(),
+                };
+                (*i, frames)
+            })
+            .collect();
 
         // 4. Compression on the pool (raw while the stream's queue is above high water:
         //    the compressors are behind, so store rather than drop).
@@ -194,32 +238,27 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         let mut stored_raw = 0u64;
         if let (Some(level), Some(pool)) = (settings.compression, &pool) {
             let mut plan: Vec<(&[u8], bool)> = Vec::new();
-            for (i, b) in &batches {
+            for (i, frames) in &rounds {
                 let behind = streams[*i].shared.marks.is_above();
-                for (_, data) in b.iter() {
+                for (_, data) in frames {
                     plan.push((data, !behind && data.len() >= 64));
                 }
             }
             let to_compress = plan.iter().filter(|(_, c)| *c).map(|(d, _)| (*d, Task::Compress(level)));
             let mut results = pool.run(to_compress).into_iter();
             for (_, compress) in &plan {
-                if *compress {
+                let p = if *compress {
                     match results.next() {
-                        Some(Ok(Output::Compressed(p))) => {
-                            if p.is_none() {
-                                stored_raw += 1;
-                            }
-                            packed.push(p)
-                        }
-                        _ => {
-                            stored_raw += 1;
-                            packed.push(None)
-                        }
+                        Some(Ok(Output::Compressed(p))) => p,
+                        _ => None,
                     }
                 } else {
+                    None
+                };
+                if p.is_none() {
                     stored_raw += 1;
-                    packed.push(None);
                 }
+                packed.push(p);
             }
         }
 
@@ -228,11 +267,11 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         let mut k = 0;
         let mut per_stream: Vec<(usize, u64, u64, u64)> = Vec::new(); // (stream idx, frames, bytes, last seq)
         let (mut c_raw, mut c_stored, mut c_frames) = (0u64, 0u64, 0u64);
-        for ((i, b), gs) in batches.iter().zip(&gaps) {
+        for ((i, frames), gs) in rounds.iter().zip(&gaps) {
             let id = streams[*i].id;
             let mut gi = 0;
             let (mut n, mut bytes, mut last) = (0u64, 0u64, 0u64);
-            for (info, data) in b.iter() {
+            for &(info, data) in frames {
                 while gi < gs.len() && gs[gi].first_seq < info.seq {
                     items.push(Item::Gap(id, gs[gi]));
                     gi += 1;
@@ -262,7 +301,8 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 for (i, _, _, last) in &per_stream {
                     streams[*i].next_seq = last + 1;
                 }
-                drop(batches); // releases the ring space to the producers
+                drop(rounds);
+                drop(held); // releases the ring space to the producers
                 unsynced_bytes += stored;
                 let mut c = engine.lock();
                 c.writes += 1;
@@ -285,7 +325,8 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                         c.progress[*i].frames_failed += n;
                     }
                 }
-                drop(batches);
+                drop(rounds);
+                drop(held);
                 fail(&engine, &settings, e, &mut consumers, &streams);
                 return;
             }
