@@ -137,6 +137,7 @@ pub struct WriterConfig {
     pub(crate) max_write_bytes: usize,
     pub(crate) fsync: FsyncPolicy,
     pub(crate) preallocate_bytes: u64,
+    pub(crate) direct_io: bool,
     pub(crate) segment_bytes: Option<u64>,
     pub(crate) segment_duration: Option<Duration>,
     pub(crate) index_interval_bytes: u64,
@@ -176,6 +177,7 @@ impl WriterConfig {
             max_write_bytes: 8 << 20,
             fsync: FsyncPolicy::OnClose,
             preallocate_bytes: 64 << 20,
+            direct_io: true,
             segment_bytes: None,
             segment_duration: None,
             index_interval_bytes: crate::format::DEFAULT_CHECKPOINT_BYTES,
@@ -227,6 +229,14 @@ impl WriterConfig {
     /// 64 MiB; 0 disables).
     pub fn preallocate(mut self, bytes: u64) -> Self {
         self.preallocate_bytes = bytes;
+        self
+    }
+
+    /// Whether capture files bypass the page cache with O_DIRECT (default true; file
+    /// systems without O_DIRECT fall back to buffered writes). Direct writes copy
+    /// frames into an aligned staging buffer; buffered writes go straight from the ring.
+    pub fn direct_io(mut self, yes: bool) -> Self {
+        self.direct_io = yes;
         self
     }
 

@@ -24,6 +24,8 @@ pub(crate) struct FileSinkConfig {
     pub(crate) segment_bytes: Option<u64>,
     pub(crate) segment_duration: Option<Duration>,
     pub(crate) faults: Option<std::sync::Arc<dyn FaultInjector>>,
+    pub(crate) direct_io: bool,
+    pub(crate) max_write: usize,
 }
 
 struct Segment {
@@ -115,18 +117,37 @@ impl FileSink {
 }
 
 fn open_segment(cfg: &FileSinkConfig, path: PathBuf, streams: &[StreamDef]) -> Result<Segment, WriterError> {
-    let file: File = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .map_err(|e| WriterError::io("create", &path, &e))?;
+    let open = |direct: bool| {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut o = OpenOptions::new();
+        // Read access too: O_DIRECT truncation re-reads the last block.
+        o.read(true).write(true).create(true).truncate(true);
+        if direct {
+            o.custom_flags(libc::O_DIRECT);
+        }
+        o.open(&path)
+    };
+    let (file, direct): (File, bool) = match cfg.direct_io {
+        true => match open(true) {
+            Ok(f) => (f, true),
+            // File systems without O_DIRECT (tmpfs …) say EINVAL: use the page cache.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                (open(false).map_err(|e| WriterError::io("create", &path, &e))?, false)
+            }
+            Err(e) => return Err(WriterError::io("create", &path, &e)),
+        },
+        false => (open(false).map_err(|e| WriterError::io("create", &path, &e))?, false),
+    };
     let header = FileHeader::new(unix_ns(), cfg.metadata.clone())
         .encode()
         .map_err(|e| WriterError::InvalidConfig(format!("file metadata: {e}")))?;
     let mut seg = Segment {
         path,
-        file: WriteFile::new(file, cfg.faults.clone()),
+        file: if direct {
+            WriteFile::new_direct(file, cfg.faults.clone(), cfg.max_write)
+        } else {
+            WriteFile::new(file, cfg.faults.clone())
+        },
         offset: 0,
         index: IndexBuilder::new(cfg.index_interval),
         started: Instant::now(),
