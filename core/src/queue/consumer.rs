@@ -152,7 +152,7 @@ impl Consumer {
         if self.closed || max_frames == 0 {
             return 0;
         }
-        let shared = Arc::clone(&self.shared);
+        let shared = &*self.shared;
         let guard = if self.drop_oldest {
             let g = lock(&shared.evict);
             // Evictions may have moved the head past frames we never saw.
@@ -212,11 +212,14 @@ impl Consumer {
         bump(&shared.cc.bytes_popped, bytes);
         let cc = &shared.cc;
         cc.popped.store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
-        if shared.marks.is_above() {
-            let tail = shared.tail.load(Ordering::Acquire);
-            shared.marks.update(tail.saturating_sub(new_free));
+        let level = shared.tail.load(Ordering::Acquire).saturating_sub(new_free);
+        let transition = shared.marks.is_above() && shared.marks.update(level);
+        // A blocked producer waits for level <= wake_level (and a water-mark waiter for
+        // a transition), so other releases cannot satisfy any waiter: skip the wake-up.
+        // `level` may be stale-low (older tail), which only errs towards waking.
+        if level <= shared.wake_level || transition {
+            shared.space.notify();
         }
-        shared.space.notify();
     }
 
     /// Whether the stream has ended: producers closed and nothing left, or we closed.

@@ -26,15 +26,40 @@ pub(crate) struct GapLog {
 }
 
 impl GapLog {
+    /// Logs one dropped sequence number. Entries stay sorted by sequence: under
+    /// DropOldest a refused newest frame can be logged before older frames are evicted.
     pub(crate) fn record(&mut self, seq: u64, reason: DropReason, host_time_ns: u64) {
-        if let Some(last) = self.entries.back_mut()
-            && last.reason == reason
-            && last.first_seq + last.count == seq
-        {
-            last.count += 1;
-            return;
+        // Almost always an append; otherwise find the place from the back.
+        let mut at = self.entries.len();
+        while at > 0 && self.entries[at - 1].first_seq > seq {
+            at -= 1;
         }
-        self.entries.push_back(Gap { first_seq: seq, count: 1, reason, host_time_ns });
+        if at > 0 {
+            let prev = &mut self.entries[at - 1];
+            if prev.reason == reason && prev.first_seq + prev.count == seq {
+                prev.count += 1;
+                // The grown entry may now touch the next one.
+                if at < self.entries.len() {
+                    let next = self.entries[at];
+                    let prev = &mut self.entries[at - 1];
+                    if next.reason == prev.reason && prev.first_seq + prev.count == next.first_seq {
+                        prev.count += next.count;
+                        self.entries.remove(at);
+                    }
+                }
+                return;
+            }
+        }
+        if at < self.entries.len() {
+            let next = &mut self.entries[at];
+            if next.reason == reason && seq + 1 == next.first_seq {
+                next.first_seq = seq;
+                next.count += 1;
+                next.host_time_ns = next.host_time_ns.min(host_time_ns);
+                return;
+            }
+        }
+        self.entries.insert(at, Gap { first_seq: seq, count: 1, reason, host_time_ns });
     }
 
     /// Removes and returns the gaps that start before `seq`.

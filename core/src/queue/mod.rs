@@ -51,6 +51,7 @@ pub(crate) fn queue_with_signal(
         capacity: capacity as u64,
         max_frame_len,
         max_frames: config.max_frames.map_or(u64::MAX, |n| n as u64),
+        wake_level: capacity as u64 - capacity as u64 / 8,
         policy: config.policy,
         block_timeout: config.block_timeout,
         record_latency: config.record_latency,

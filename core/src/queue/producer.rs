@@ -92,8 +92,10 @@ pub(crate) struct ProducerCore {
     hist_flushed_at: u64,
 }
 
-const HIST_FLUSH_SAMPLES: u64 = 4096;
-const HIST_FLUSH_NS: u64 = 50_000_000;
+/// The producer merges its private latency histogram into the shared one this often
+/// (and whenever stats are read or the producer closes).
+const HIST_FLUSH_SAMPLES: u64 = 1 << 16;
+const HIST_FLUSH_NS: u64 = 100_000_000;
 
 impl ProducerCore {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
@@ -275,7 +277,8 @@ impl ProducerCore {
             shared.marks.update(level);
         }
         if shared.record_latency {
-            let end = monotonic_ns();
+            // A reservation's host time is read at commit: it is the end time too.
+            let end = if started == host_ts { monotonic_ns() } else { host_ts };
             let _ = self.hist.record(end.saturating_sub(started).max(1));
             if self.hist.len() >= HIST_FLUSH_SAMPLES || end - self.hist_flushed_at >= HIST_FLUSH_NS {
                 self.flush_latency(end);
@@ -394,7 +397,7 @@ impl Producer {
     }
 
     fn reserve_with(&mut self, len: usize, wait: Wait) -> Result<Reservation<'_>, ReserveError> {
-        let started = monotonic_ns();
+        let started = if self.core.shared.record_latency { monotonic_ns() } else { 0 };
         self.core.make_room(len, wait)?;
         Ok(Reservation { core: &mut self.core, len, started })
     }
@@ -580,8 +583,8 @@ impl SharedProducer {
     pub fn reserve(&self, len: usize) -> Result<SharedReservation<'_>, ReserveError> {
         let wait = Wait::from_timeout(lock(&self.inner).shared.block_timeout);
         loop {
-            let started = monotonic_ns();
             let mut core = lock(&self.inner);
+            let started = if core.shared.record_latency { monotonic_ns() } else { 0 };
             match core.make_room(len, Wait::Outside) {
                 Ok(()) => return Ok(SharedReservation { core, len, started }),
                 Err(ReserveError::WouldBlock) => {

@@ -42,6 +42,10 @@ pub(crate) struct Shared {
     pub(crate) capacity: u64,
     pub(crate) max_frame_len: usize,
     pub(crate) max_frames: u64,
+    /// A producer blocked for room is woken only once the level is at or below this
+    /// (capacity − capacity/8): it then pushes a run of frames instead of being woken
+    /// for every single frame the consumer frees.
+    pub(crate) wake_level: u64,
     pub(crate) policy: OverflowPolicy,
     pub(crate) block_timeout: Option<std::time::Duration>,
     pub(crate) record_latency: bool,
@@ -98,7 +102,9 @@ impl Shared {
     /// once, hence the atomic add).
     pub(crate) fn wait_for_room(&self, need: u64, deadline: Option<Instant>) -> bool {
         let started = Instant::now();
-        let ok = self.space.wait_until(deadline, || self.room_for(need) || self.is_closed_for_producers());
+        let ok = self.space.wait_until(deadline, || {
+            (self.room_for(need) && self.level() <= self.wake_level) || self.is_closed_for_producers()
+        });
         bump_shared(&self.pc.blocked_ns, started.elapsed().as_nanos() as u64);
         ok
     }
