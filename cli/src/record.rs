@@ -518,7 +518,7 @@ pub fn run(args: Args) -> CmdResult {
         Ok(r) => (r, None),
         Err(e) => {
             let msg = e.error.to_string();
-            (e.report, Some(msg))
+            (*e.report, Some(msg))
         }
     };
     let error = error.or_else(|| results.iter().find_map(|(_, _, r)| r.error.clone()));

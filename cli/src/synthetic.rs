@@ -110,8 +110,8 @@ fn choose_width(pixels: usize) -> usize {
     WIDTHS
         .iter()
         .copied()
-        .find(|&w| pixels >= w && pixels % w == 0 && pixels / w >= w / 2)
-        .or_else(|| WIDTHS.iter().copied().find(|&w| pixels >= w && pixels % w == 0))
+        .find(|&w| pixels >= w && pixels.is_multiple_of(w) && pixels / w >= w / 2)
+        .or_else(|| WIDTHS.iter().copied().find(|&w| pixels >= w && pixels.is_multiple_of(w)))
         .unwrap_or(1)
 }
 

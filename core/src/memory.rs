@@ -43,7 +43,7 @@ impl RingMemory {
     /// Allocates `capacity` bytes (already a multiple of the page size), touching every
     /// page up front when `prefault` is set so the producer never takes a page fault.
     pub(crate) fn new(capacity: usize, prefault: bool) -> io::Result<Self> {
-        assert!(capacity > 0 && capacity % ring_granule() == 0);
+        assert!(capacity > 0 && capacity.is_multiple_of(ring_granule()));
         #[cfg(all(target_os = "linux", not(loom)))]
         {
             if let Ok(m) = Self::double_map(capacity, prefault) {

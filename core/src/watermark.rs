@@ -84,6 +84,16 @@ impl WaterMarks {
         }
     }
 
+    /// Only the downward transition, for a re-check with a level that may be stale
+    /// (too high): it must never push the state up.
+    pub(crate) fn fall_to(&self, level: u64) -> bool {
+        if level <= self.low && level < self.high && self.above.load(Ordering::Relaxed) {
+            self.transition(true, WaterMarkEvent::BelowLow { level: level as usize })
+        } else {
+            false
+        }
+    }
+
     #[cold]
     fn transition(&self, from: bool, event: WaterMarkEvent) -> bool {
         if self

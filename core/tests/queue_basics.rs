@@ -63,8 +63,9 @@ fn abort_gives_space_back_without_using_a_sequence_number() {
         r[0] = 1;
         r.abort();
     }
-    let r = tx.reserve(10).unwrap();
-    drop(r); // dropping is an abort too
+    {
+        let _r = tx.reserve(10).unwrap(); // going out of scope is an abort too
+    }
     assert_eq!(tx.push(b"x").unwrap(), Pushed::Queued { seq: 0 });
     assert_eq!(rx.pop().unwrap().info.seq, 0);
     assert_eq!(rx.stats().frames_pushed, 1);

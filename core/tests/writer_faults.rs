@@ -22,7 +22,7 @@ impl FaultInjector for FailNth {
     fn before_write(&self, _offset: u64, _len: usize) -> Fault {
         let n = self.writes.fetch_add(1, Ordering::SeqCst);
         // Write 0 is the file header; count frame writes from 1.
-        if n >= 1 + self.nth { self.fault } else { Fault::None }
+        if n > self.nth { self.fault } else { Fault::None }
     }
     fn before_sync(&self) -> Option<i32> {
         self.fail_sync

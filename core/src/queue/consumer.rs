@@ -8,7 +8,7 @@ use crate::queue::gaps::Gap;
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload, read_header, slot_size};
 use crate::stats::{QueueStats, bump};
-use crate::sync::{Arc, Ordering, lock};
+use crate::sync::{Arc, Ordering, fence, lock};
 
 /// Metadata of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +212,8 @@ impl Consumer {
         bump(&shared.cc.bytes_popped, bytes);
         let cc = &shared.cc;
         cc.popped.store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
+        // Pairs with the producer's fence after it goes above high water.
+        fence(Ordering::SeqCst);
         let level = shared.tail.load(Ordering::Acquire).saturating_sub(new_free);
         let transition = shared.marks.is_above() && shared.marks.update(level);
         // A blocked producer waits for level <= wake_level (and a water-mark waiter for

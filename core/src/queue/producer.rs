@@ -13,7 +13,7 @@ use crate::error::{CommitError, PushError, ReserveError, WaitError};
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload_mut, read_header, slot_size, write_header};
 use crate::stats::{QueueStats, bump, bump_shared, new_latency_histogram};
-use crate::sync::{Arc, Mutex, Ordering, lock};
+use crate::sync::{Arc, Mutex, Ordering, fence, lock};
 
 /// What happened to a pushed frame. Must be looked at: under a drop policy the frame may
 /// have been dropped.
@@ -274,7 +274,17 @@ impl ProducerCore {
                 self.peak = level;
                 pc.peak_level.store(level, Ordering::Relaxed);
             }
-            shared.marks.update(level);
+            if shared.marks.update(level) && shared.marks.is_above() {
+                // `level` may be stale: the consumer may have drained the ring since our
+                // `free` load and, not yet seeing "above", skipped its update. Re-check
+                // (only ever downwards). The fence pairs with the one in
+                // Consumer::release: store free; fence; load above.
+                fence(Ordering::SeqCst);
+                self.free_cache = shared.free.load(Ordering::Acquire);
+                if shared.marks.fall_to(self.tail - self.free_cache) {
+                    shared.space.notify();
+                }
+            }
         }
         if shared.record_latency {
             // A reservation's host time is read at commit: it is the end time too.

@@ -55,7 +55,7 @@ pub(crate) unsafe fn read_header(mem: &RingMemory, pos: u64) -> SlotHeader {
 /// # Safety
 /// As for [`read_header`]; the returned slice must not outlive the slot's release.
 #[inline]
-pub(crate) unsafe fn payload<'a>(mem: &'a RingMemory, pos: u64, len: u32) -> &'a [u8] {
+pub(crate) unsafe fn payload(mem: &RingMemory, pos: u64, len: u32) -> &[u8] {
     // SAFETY: the payload starts below `capacity` (ptr_at reduces the position) and is at
     // most capacity - 32 bytes long, so it lies inside the doubled mapping.
     unsafe { std::slice::from_raw_parts(mem.ptr_at(pos + SLOT_HEADER_LEN), len as usize) }
@@ -68,7 +68,7 @@ pub(crate) unsafe fn payload<'a>(mem: &'a RingMemory, pos: u64, len: u32) -> &'a
 /// slice must be the only reference to them.
 #[inline]
 #[allow(clippy::mut_from_ref)] // ring bytes are owned through the ring protocol, not through &RingMemory
-pub(crate) unsafe fn payload_mut<'a>(mem: &'a RingMemory, pos: u64, len: usize) -> &'a mut [u8] {
+pub(crate) unsafe fn payload_mut(mem: &RingMemory, pos: u64, len: usize) -> &mut [u8] {
     // SAFETY: as for payload, plus exclusive ownership from the caller.
     unsafe { std::slice::from_raw_parts_mut(mem.ptr_at(pos + SLOT_HEADER_LEN), len) }
 }

@@ -146,15 +146,15 @@ pub(crate) fn scan<'a>(data: &'a [u8], start: usize, mut f: impl FnMut(ScanEvent
         });
         valid_end = pos + total;
         pos += total;
-        if h.kind == RecordKind::Trailer as u8 && data.len() - pos == FOOTER_LEN {
-            if let Some((t, trailer)) = clean_trailer(data, start) {
-                if t + total == pos {
-                    clean = Some((t, trailer));
-                    valid_end = data.len();
-                    pending = None;
-                    break;
-                }
-            }
+        if h.kind == RecordKind::Trailer as u8
+            && data.len() - pos == FOOTER_LEN
+            && let Some((t, trailer)) = clean_trailer(data, start)
+            && t + total == pos
+        {
+            clean = Some((t, trailer));
+            valid_end = data.len();
+            pending = None;
+            break;
         }
     }
     ScanEnd {

@@ -92,6 +92,11 @@ struct StreamState {
     copy_out: bool,
 }
 
+/// Frames of one DropOldest batch copied into the staging buffer (ranges into it).
+type StagedFrames = Vec<(FrameInfo, std::ops::Range<usize>)>;
+/// One stream's frames for this write: (stream index, frames).
+type Round<'a> = (usize, Vec<(FrameInfo, &'a [u8])>);
+
 /// Frames taken from one stream for one write.
 const MAX_FRAMES_PER_BATCH: usize = 4096;
 
@@ -136,12 +141,42 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             }
         }
 
-        // 2. Claim what every stream has queued, up to one write's worth.
+        // 2. Claim what every stream has queued, up to one write's worth. DropOldest
+        //    streams are copied out one frame at a time and released at once: while
+        //    the writer holds frames in place nothing behind them can be evicted, so a
+        //    long hold (a slow write, or just this thread being preempted) would turn
+        //    drop-oldest into drop-newest. The copies live in `staging`, at most one
+        //    write's worth (the "writes in flight" part of the budget).
         let mut budget = settings.max_write_bytes;
         let mut batches = Vec::new();
+        let mut staged: Vec<(usize, Vec<Gap>, StagedFrames)> = Vec::new();
+        staging.clear();
         for (i, c) in consumers.iter_mut().enumerate() {
             if budget == 0 {
                 break;
+            }
+            if streams[i].copy_out {
+                let mut list: StagedFrames = Vec::new();
+                while budget > 0 {
+                    match c.try_peek() {
+                        Ok(f) => {
+                            let at = staging.len();
+                            staging.extend_from_slice(f.data());
+                            budget = budget.saturating_sub(f.data().len());
+                            list.push((f.info(), at..staging.len()));
+                        }
+                        Err(crate::TryPopError::Empty) => break,
+                        Err(crate::TryPopError::Disconnected) => {
+                            streams[i].ended = true;
+                            break;
+                        }
+                    }
+                }
+                if let Some((last, _)) = list.last() {
+                    let gaps = c.take_gaps(last.seq);
+                    staged.push((i, gaps, list));
+                }
+                continue;
             }
             match c.try_peek_batch(MAX_FRAMES_PER_BATCH, budget) {
                 Ok(b) => {
@@ -153,7 +188,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             }
         }
 
-        if batches.is_empty() {
+        if batches.is_empty() && staged.is_empty() {
             // Nothing queued: trailing gaps, flush answers, the end, or sleep.
             drop(batches);
             if let Err(e) = write_trailing_gaps(&mut consumers, &mut streams, sink.as_mut()) {
@@ -191,45 +226,24 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             continue;
         }
 
-        // 3. Gaps: every drop record up to the last frame of each batch. DropOldest
-        //    streams are copied out and released at once: while a slow write holds
-        //    frames in place nothing behind them could be evicted, and the stream
-        //    would degrade to dropping the newest. The copy lives in `staging`, at
-        //    most one write's worth (the "writes in flight" part of the budget).
-        let mut gaps: Vec<Vec<Gap>> = Vec::with_capacity(batches.len());
-        let mut staged: Vec<Option<Vec<(FrameInfo, std::ops::Range<usize>)>>> = Vec::with_capacity(batches.len());
-        staging.clear();
+        // 3. Gaps of the batches held in place: every drop record up to their last frame.
         let mut held = Vec::with_capacity(batches.len());
+        let mut gaps: Vec<Vec<Gap>> = Vec::with_capacity(batches.len() + staged.len());
         for (i, mut b) in batches.drain(..) {
             let last = b.get(b.len() - 1).map_or(0, |(info, _)| info.seq);
             gaps.push(b.take_gaps(last));
-            if streams[i].copy_out {
-                let mut list = Vec::with_capacity(b.len());
-                for (info, data) in b.iter() {
-                    let at = staging.len();
-                    staging.extend_from_slice(data);
-                    list.push((info, at..staging.len()));
-                }
-                drop(b);
-                staged.push(Some(list));
-                held.push((i, None));
-            } else {
-                staged.push(None);
-                held.push((i, Some(b)));
-            }
+            held.push((i, b));
         }
         drop(batches);
-        let rounds: Vec<(usize, Vec<(FrameInfo, &[u8])>)> = held
+        for (_, g, _) in staged.iter_mut() {
+            gaps.push(std::mem::take(g));
+        }
+        let rounds: Vec<Round<'_>> = held
             .iter()
-            .zip(&staged)
-            .map(|((i, b), st)| {
-                let frames = match (b, st) {
-                    (Some(b), _) => b.iter().collect(),
-                    (None, Some(list)) => list.iter().map(|(info, r)| (*info, &staging[r.clone()])).collect(),
-                    (None, None) => Vec::new(),
-                };
-                (*i, frames)
-            })
+            .map(|(i, b)| (*i, b.iter().collect()))
+            .chain(staged.iter().map(|(i, _, list)| {
+                (*i, list.iter().map(|(info, r)| (*info, &staging[r.clone()])).collect())
+            }))
             .collect();
 
         // 4. Compression on the pool (raw while the stream's queue is above high water:

@@ -78,8 +78,8 @@ impl std::error::Error for WriterError {}
 pub struct CloseError {
     /// The first error the writer met.
     pub error: WriterError,
-    /// What happened to every frame.
-    pub report: WriterReport,
+    /// What happened to every frame (boxed: the error stays small to move around).
+    pub report: Box<WriterReport>,
 }
 
 impl fmt::Display for CloseError {

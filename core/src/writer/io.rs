@@ -155,7 +155,7 @@ impl WriteFile {
                     }
                     return Err((written, e));
                 }
-                if n == 0 || (n as usize) % DIRECT_ALIGN != 0 && done + (n as usize) < aligned {
+                if n == 0 || !(n as usize).is_multiple_of(DIRECT_ALIGN) && done + (n as usize) < aligned {
                     return Err((written, io::Error::new(io::ErrorKind::WriteZero, "short direct write")));
                 }
                 done += n as usize;

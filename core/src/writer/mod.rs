@@ -288,7 +288,9 @@ impl Writer {
                 bytes_written: p.bytes_written,
                 frames_dropped_newest: q.frames_dropped_newest,
                 frames_dropped_oldest: q.frames_dropped_oldest,
-                frames_failed: p.frames_failed + q.frames_discarded,
+                // Once the writer thread has stopped, frames still queued (a push that
+                // raced the failure or the close) can never be written: they failed.
+                frames_failed: p.frames_failed + q.frames_discarded + if c.finished { q.frames_queued } else { 0 },
                 durable_seq: p.durable_seq,
                 last_seq: p.last_seq,
                 queue: q,
@@ -336,7 +338,7 @@ impl Writer {
         }
         let report = self.report();
         match self.engine.lock().error.clone() {
-            Some(error) => Err(CloseError { error, report }),
+            Some(error) => Err(CloseError { error, report: Box::new(report) }),
             None => Ok(report),
         }
     }
