@@ -219,7 +219,8 @@ impl Consumer {
         // A blocked producer waits for level <= wake_level (and a water-mark waiter for
         // a transition), so other releases cannot satisfy any waiter: skip the wake-up.
         // `level` may be stale-low (older tail), which only errs towards waking.
-        if level <= shared.wake_level || transition {
+        // Under DropOldest a producer may wait for this release to evict: always wake.
+        if level <= shared.wake_level || transition || self.drop_oldest {
             shared.space.notify();
         }
     }

@@ -92,6 +92,10 @@ pub(crate) struct ProducerCore {
     hist_flushed_at: u64,
 }
 
+/// Under DropOldest, the longest a producer waits for the consumer to finish reading
+/// the oldest frame in place before it drops the new frame instead.
+const DROP_OLDEST_MAX_WAIT: Duration = Duration::from_millis(2);
+
 /// The producer merges its private latency histogram into the shared one this often
 /// (and whenever stats are read or the producer closes).
 const HIST_FLUSH_SAMPLES: u64 = 1 << 16;
@@ -170,10 +174,18 @@ impl ProducerCore {
             OverflowPolicy::DropNewest => Err(self.drop_newest(len)),
             OverflowPolicy::DropOldest => {
                 if self.evict_for(need) {
-                    Ok(())
-                } else {
-                    Err(self.drop_newest(len))
+                    return Ok(());
                 }
+                // Only a frame the consumer is reading in place stands in the way. Its
+                // hold is a copy or a write call; wait for it briefly rather than drop
+                // the newest frame — never longer than DROP_OLDEST_MAX_WAIT.
+                let deadline = Instant::now() + DROP_OLDEST_MAX_WAIT;
+                let shared = Arc::clone(&self.shared);
+                shared.space.wait_until(Some(deadline), || {
+                    !lock(&shared.evict).held || shared.is_closed_for_producers()
+                });
+                self.check_open()?;
+                if self.evict_for(need) { Ok(()) } else { Err(self.drop_newest(len)) }
             }
         }
     }
