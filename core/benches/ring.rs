@@ -44,6 +44,8 @@
 //! * `streamq_reserve_nolat`– as `streamq_reserve` with `record_latency(false)`.
 //! * `streamq_batch`        – `push`, consumer busy-polls `try_peek_batch` (defaults), the
 //!   way the writer drains the ring.
+//! * `streamq_lean`         – `push_at` with the caller's timestamp on a queue with
+//!   `record_latency(false).host_timestamps(false)`: no clock read per frame.
 //! * `crossbeam_bounded`    – `send(data.to_vec())` / `recv()` + drop.
 //! * `rtrb`                 – length-prefixed bytes through `rtrb::RingBuffer<u8>`.
 //! * `memcpy`               – one thread, `copy_from_slice` of each frame into one
@@ -188,6 +190,9 @@ fn streamq_consume_batch(c: &mut streamq::Consumer, n: u64) -> u64 {
 enum ProduceWith {
     Push,
     Reserve,
+    /// `push_at` with a caller-supplied timestamp on a queue with host timestamps and
+    /// latency recording off: no clock read at all.
+    PushAtLean,
 }
 
 #[derive(Clone, Copy)]
@@ -205,7 +210,11 @@ fn bench_streamq(
     consume: ConsumeWith,
 ) {
     let data = source_frame(case.size);
-    let (mut p, mut c) = streamq::queue(streamq_config(case.ring, record_latency)).expect("queue");
+    let config = match produce {
+        ProduceWith::PushAtLean => streamq_config(case.ring, false).host_timestamps(false),
+        _ => streamq_config(case.ring, record_latency),
+    };
+    let (mut p, mut c) = streamq::queue(config).expect("queue");
     let fpi = case.frames_per_iter;
     g.bench_function(id, |b| {
         mark_ran(case.label, id);
@@ -216,6 +225,10 @@ fn bench_streamq(
                 |n| match produce {
                     ProduceWith::Push => (0..n).for_each(|_| streamq_push(p, black_box(data))),
                     ProduceWith::Reserve => (0..n).for_each(|_| streamq_reserve(p, black_box(data))),
+                    ProduceWith::PushAtLean => (0..n).for_each(|i| match p.push_at(black_box(data), i) {
+                        Ok(Pushed::Queued { .. }) => {}
+                        other => panic!("push failed: {other:?}"),
+                    }),
                 },
                 |n| match consume {
                     ConsumeWith::Peek => streamq_consume_peek(c, n),
@@ -491,7 +504,7 @@ fn print_summary(dir: &Path, since: SystemTime) {
         let get = |id: &str| rows.iter().find(|r| r.0 == id).map(|r| (r.1, r.2));
         let fmt = |x: (f64, f64)| format!("{:.2}x ({:.2}x)", x.0, x.1);
         println!("  ratios, est (best):");
-        for sq in ["streamq", "streamq_nolat", "streamq_reserve", "streamq_reserve_nolat", "streamq_batch"] {
+        for sq in ["streamq", "streamq_nolat", "streamq_reserve", "streamq_reserve_nolat", "streamq_batch", "streamq_lean"] {
             let Some(t) = get(sq) else { continue };
             let mut line = format!("  {sq:<22}");
             if let Some(o) = get("crossbeam_bounded") {
@@ -533,6 +546,7 @@ fn benches(c: &mut Criterion) {
         bench_streamq(&mut g, case, "streamq_reserve", true, ProduceWith::Reserve, ConsumeWith::Peek);
         bench_streamq(&mut g, case, "streamq_reserve_nolat", false, ProduceWith::Reserve, ConsumeWith::Peek);
         bench_streamq(&mut g, case, "streamq_batch", true, ProduceWith::Push, ConsumeWith::Batch);
+        bench_streamq(&mut g, case, "streamq_lean", false, ProduceWith::PushAtLean, ConsumeWith::Peek);
         bench_crossbeam(&mut g, case);
         bench_rtrb(&mut g, case);
         bench_memcpy(&mut g, case);

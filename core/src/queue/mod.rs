@@ -55,6 +55,7 @@ pub(crate) fn queue_with_signal(
         policy: config.policy,
         block_timeout: config.block_timeout,
         record_latency: config.record_latency,
+        host_timestamps: config.host_timestamps,
         tail: AtomicU64::new(0).into(),
         head: AtomicU64::new(0).into(),
         free: AtomicU64::new(0).into(),

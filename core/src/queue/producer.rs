@@ -300,7 +300,7 @@ impl ProducerCore {
         }
         if shared.record_latency {
             // A reservation's host time is read at commit: it is the end time too.
-            let end = if started == host_ts { monotonic_ns() } else { host_ts };
+            let end = if started == host_ts || host_ts == 0 { monotonic_ns() } else { host_ts };
             let _ = self.hist.record(end.saturating_sub(started).max(1));
             if self.hist.len() >= HIST_FLUSH_SAMPLES || end - self.hist_flushed_at >= HIST_FLUSH_NS {
                 self.flush_latency(end);
@@ -319,7 +319,8 @@ impl ProducerCore {
     }
 
     pub(crate) fn push(&mut self, data: &[u8], device_ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
-        let started = monotonic_ns();
+        let sh = &*self.shared;
+        let started = if sh.record_latency || sh.host_timestamps || device_ts.is_none() { monotonic_ns() } else { 0 };
         match self.make_room(data.len(), wait) {
             Ok(()) => {}
             Err(ReserveError::Dropped { seq }) => return Ok(Pushed::Dropped { seq }),
@@ -328,7 +329,8 @@ impl ProducerCore {
         // SAFETY: make_room reserved the slot at tail for us.
         let dst = unsafe { payload_mut(&self.shared.mem, self.tail, data.len()) };
         dst.copy_from_slice(data);
-        Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, started, started) })
+        let host_ts = if self.shared.host_timestamps || device_ts.is_none() { started } else { 0 };
+        Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, host_ts, started) })
     }
 
     pub(crate) fn close(&mut self) {
@@ -519,7 +521,7 @@ impl Reservation<'_> {
     }
 
     fn finish(self, len: usize, ts: Option<u64>) -> u64 {
-        let host = monotonic_ns();
+        let host = if self.core.shared.host_timestamps || ts.is_none() { monotonic_ns() } else { 0 };
         let started = self.started;
         self.core.publish(len, ts, host, started)
     }

@@ -49,6 +49,7 @@ pub(crate) struct Shared {
     pub(crate) policy: OverflowPolicy,
     pub(crate) block_timeout: Option<std::time::Duration>,
     pub(crate) record_latency: bool,
+    pub(crate) host_timestamps: bool,
 
     pub(crate) tail: CachePadded<AtomicU64>,
     pub(crate) head: CachePadded<AtomicU64>,
