@@ -93,7 +93,7 @@ fn segments_rotate_and_read_back_as_one_capture() {
     let done = Arc::new(Mutex::new(Vec::new()));
     let d2 = Arc::clone(&done);
     let writer = Writer::start(
-        WriterConfig::capture_file(&base).segment_bytes(1 << 20).on_segment(move |s| d2.lock().unwrap().push(s.clone())),
+        WriterConfig::capture_file(&base).segment_bytes(1 << 20).max_write_bytes(256 * 1024).on_segment(move |s| d2.lock().unwrap().push(s.clone())),
     )
     .unwrap();
     let mut p = writer.add_stream(StreamConfig::new("depth", "x").capacity(4 << 20)).unwrap();

@@ -1,0 +1,159 @@
+# streamq — build, test and demo entry points. `make help` lists the targets.
+#
+# Every target works on a fresh clone: the parts of the repository that do not exist yet
+# (ffi/, bindings/python/, tests/c, ...) are skipped with a message, not an error.
+# Honours CARGO (the cargo binary) and CARGO_TARGET_DIR (where cargo builds).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO   ?= cargo
+PYTHON  ?= python3
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+# Where cargo puts its output: CARGO_TARGET_DIR when set, target/ otherwise.
+TARGET_DIR      := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),$(CURDIR)/target)
+# loom builds everything with --cfg loom: keep those artefacts apart from the normal ones.
+LOOM_TARGET_DIR ?= $(TARGET_DIR)/loom
+LOOM_TEST       ?= loom_ring
+LOOM_MAX_PREEMPTIONS ?= 2
+
+VENV            ?= $(CURDIR)/.venv
+VENV_PY         := $(VENV)/bin/python
+# Pinned: cbindgen point releases change the generated header.
+CBINDGEN_VERSION ?= 0.29.4
+
+# Release profile for tests, clippy and docs so all three share one build of the
+# dependencies (zstd's C library is compiled once, not once per profile).
+CARGO_PROFILE ?= --release
+
+.PHONY: help test test-rust test-loom lint docs fmt fmt-check test-c test-python header-check \
+        demo bench bench-quick build install clean
+
+help: ## List the targets
+	@echo "streamq make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	    awk 'BEGIN {FS = ":.*## "} {printf "  %-13s %s\n", $$1, $$2}'
+	@echo "Variables: CARGO=$(CARGO) PREFIX=$(PREFIX) CARGO_TARGET_DIR=$(TARGET_DIR)"
+
+DEMO_FILE ?= $(TARGET_DIR)/demo.sqcap
+
+demo: ## Record 10 s of a synthetic 30 fps x 900 KiB depth camera, verify the file, show it
+	$(CARGO) build --release -p streamq-cli
+	$(TARGET_DIR)/release/streamq record $(DEMO_FILE) --fps 30 --frame-size 900KiB --duration 10s --rate real
+	$(TARGET_DIR)/release/streamq verify $(DEMO_FILE)
+	$(TARGET_DIR)/release/streamq info $(DEMO_FILE)
+
+test: test-rust test-loom lint docs header-check test-c test-python ## Every test of every language (what CI runs)
+	@echo "make test: all suites passed"
+
+test-rust: ## cargo test --workspace in release (unit, integration, stress, doc tests)
+	$(CARGO) test --workspace $(CARGO_PROFILE)
+
+test-loom: ## loom model checks of the ring protocol (core/tests/loom_ring.rs)
+	@if [ ! -f core/tests/$(LOOM_TEST).rs ]; then \
+	    echo "test-loom: core/tests/$(LOOM_TEST).rs does not exist yet, skipping"; \
+	else \
+	    echo "+ RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) $(CARGO) test -p streamq --release --test $(LOOM_TEST) --target-dir $(LOOM_TARGET_DIR)"; \
+	    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) \
+	        $(CARGO) test -p streamq --release --test $(LOOM_TEST) --target-dir $(LOOM_TARGET_DIR); \
+	fi
+
+lint: ## clippy on every target with -D warnings
+	$(CARGO) clippy --workspace --all-targets $(CARGO_PROFILE) -- -D warnings
+
+docs: ## cargo doc --no-deps with RUSTDOCFLAGS=-D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps $(CARGO_PROFILE)
+
+fmt: ## Format the Rust code (rustfmt.toml)
+	$(CARGO) fmt --all
+
+fmt-check: ## Check formatting without changing files (not part of `make test` yet)
+	$(CARGO) fmt --all --check
+
+header-check: ## The committed include/streamq.h matches what cbindgen generates
+	@if [ ! -d ffi ]; then \
+	    echo "header-check: no ffi/ yet, skipping"; \
+	elif [ ! -f include/streamq.h ] || [ ! -f ffi/cbindgen.toml ]; then \
+	    echo "header-check: ffi/ exists but include/streamq.h or ffi/cbindgen.toml is missing" >&2; exit 1; \
+	else \
+	    case "$$(cbindgen --version 2>/dev/null || true)" in \
+	        *" $(CBINDGEN_VERSION)") ;; \
+	        *) echo "+ $(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked"; \
+	           $(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked ;; \
+	    esac; \
+	    crate=$$(grep -m1 -E '^name *=' ffi/Cargo.toml | sed 's/.*"\(.*\)".*/\1/'); \
+	    tmp=$$(mktemp); trap 'rm -f "$$tmp"' EXIT; \
+	    echo "+ cbindgen --config ffi/cbindgen.toml --crate $$crate ffi"; \
+	    cbindgen --quiet --config ffi/cbindgen.toml --crate "$$crate" --output "$$tmp" ffi; \
+	    if ! diff -u include/streamq.h "$$tmp"; then \
+	        echo "header-check: include/streamq.h is stale; regenerate it with cbindgen $(CBINDGEN_VERSION)" >&2; \
+	        exit 1; \
+	    fi; \
+	    echo "header-check: include/streamq.h is up to date"; \
+	fi
+
+test-c: ## C and C++ tests against the header and libstreamq (tests/c)
+	@if [ ! -d ffi ]; then \
+	    echo "test-c: no ffi/ yet, skipping"; \
+	elif [ ! -f tests/c/Makefile ]; then \
+	    echo "test-c: ffi/ exists but tests/c/Makefile does not" >&2; exit 1; \
+	else \
+	    $(MAKE) -C tests/c CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)"; \
+	fi
+
+test-python: ## Python package: build into .venv with pip, run pytest tests/python
+	@if [ ! -d bindings/python ]; then \
+	    echo "test-python: no bindings/python yet, skipping"; \
+	else \
+	    if [ ! -x "$(VENV_PY)" ]; then \
+	        echo "+ $(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv "$(VENV)"; \
+	    fi; \
+	    export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1; \
+	    "$(VENV_PY)" -m pip install --quiet --upgrade pip; \
+	    "$(VENV_PY)" -m pip install --quiet maturin pytest numpy; \
+	    echo "+ pip install ./bindings/python"; \
+	    "$(VENV_PY)" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./bindings/python; \
+	    if [ ! -d tests/python ]; then \
+	        echo "test-python: bindings/python exists but tests/python does not" >&2; exit 1; \
+	    fi; \
+	    echo "+ pytest tests/python"; \
+	    rc=0; "$(VENV_PY)" -m pytest -q tests/python || rc=$$?; \
+	    if [ $$rc -eq 5 ]; then echo "test-python: pytest collected no tests" >&2; exit 1; fi; \
+	    exit $$rc; \
+	fi
+
+build: ## Release build of the whole workspace
+	$(CARGO) build --workspace --release
+
+bench: ## Criterion benchmarks (a few minutes on 2 cores)
+	$(CARGO) bench -p streamq
+
+bench-quick: ## Criterion benchmarks in quick mode (one pass, rough figures)
+	$(CARGO) bench -p streamq -- --quick
+
+install: ## Install libstreamq (.so, .a), include/streamq.h and streamq.pc under PREFIX
+	@if [ ! -d ffi ]; then \
+	    echo "install: no ffi/ yet, nothing to install (libstreamq is built by ffi/)"; \
+	else \
+	    crate=$$(grep -m1 -E '^name *=' ffi/Cargo.toml | sed 's/.*"\(.*\)".*/\1/'); \
+	    echo "+ $(CARGO) rustc --release -p $$crate --lib -- --print native-static-libs"; \
+	    libs=$$($(CARGO) rustc --release -p "$$crate" --lib -- --print native-static-libs 2>&1 \
+	        | tee /dev/stderr | sed -n 's/.*native-static-libs: //p' | tail -n1); \
+	    version=$$(grep -m1 -E '^version *=' Cargo.toml | sed 's/.*"\(.*\)".*/\1/'); \
+	    install -d "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"; \
+	    install -m 0644 include/streamq.h "$(DESTDIR)$(PREFIX)/include/"; \
+	    install -m 0755 "$(TARGET_DIR)/release/libstreamq.so" "$(DESTDIR)$(PREFIX)/lib/"; \
+	    install -m 0644 "$(TARGET_DIR)/release/libstreamq.a" "$(DESTDIR)$(PREFIX)/lib/"; \
+	    printf '%s\n' "prefix=$(PREFIX)" 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	        'Name: streamq' 'Description: Bounded byte-budget frame queue and capture writer' \
+	        "Version: $$version" 'Libs: -L$${libdir} -lstreamq' "Libs.private: $$libs" \
+	        'Cflags: -I$${includedir}' > "$(DESTDIR)$(PREFIX)/lib/pkgconfig/streamq.pc"; \
+	    echo "installed libstreamq $$version under $(DESTDIR)$(PREFIX)"; \
+	fi
+
+clean: ## Remove build output (target/, the loom build, .venv)
+	$(CARGO) clean
+	rm -rf "$(LOOM_TARGET_DIR)" "$(VENV)"
