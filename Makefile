@@ -30,7 +30,7 @@ CBINDGEN_VERSION ?= 0.29.4
 CARGO_PROFILE ?= --release
 
 .PHONY: help test test-rust test-loom lint docs fmt fmt-check test-c test-python header-check \
-        demo bench bench-quick build install clean
+        demo bench bench-quick bench-c build install clean
 
 help: ## List the targets
 	@echo "streamq make targets:"
@@ -138,22 +138,11 @@ install: ## Install libstreamq (.so, .a), include/streamq.h and streamq.pc under
 	@if [ ! -d ffi ]; then \
 	    echo "install: no ffi/ yet, nothing to install (libstreamq is built by ffi/)"; \
 	else \
-	    crate=$$(grep -m1 -E '^name *=' ffi/Cargo.toml | sed 's/.*"\(.*\)".*/\1/'); \
-	    echo "+ $(CARGO) rustc --release -p $$crate --lib -- --print native-static-libs"; \
-	    libs=$$($(CARGO) rustc --release -p "$$crate" --lib -- --print native-static-libs 2>&1 \
-	        | tee /dev/stderr | sed -n 's/.*native-static-libs: //p' | tail -n1); \
-	    version=$$(grep -m1 -E '^version *=' Cargo.toml | sed 's/.*"\(.*\)".*/\1/'); \
-	    install -d "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"; \
-	    install -m 0644 include/streamq.h "$(DESTDIR)$(PREFIX)/include/"; \
-	    install -m 0755 "$(TARGET_DIR)/release/libstreamq.so" "$(DESTDIR)$(PREFIX)/lib/"; \
-	    install -m 0644 "$(TARGET_DIR)/release/libstreamq.a" "$(DESTDIR)$(PREFIX)/lib/"; \
-	    printf '%s\n' "prefix=$(PREFIX)" 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
-	        'Name: streamq' 'Description: Bounded byte-budget frame queue and capture writer' \
-	        "Version: $$version" 'Libs: -L$${libdir} -lstreamq' "Libs.private: $$libs" \
-	        'Cflags: -I$${includedir}' > "$(DESTDIR)$(PREFIX)/lib/pkgconfig/streamq.pc"; \
-	    echo "installed libstreamq $$version under $(DESTDIR)$(PREFIX)"; \
+	    $(MAKE) -C ffi install PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)"; \
 	fi
 
+bench-c: ## C vs Rust push throughput, 900 KiB frames, same run (ratio printed)
+	$(MAKE) -C tests/c bench-c CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)"
 clean: ## Remove build output (target/, the loom build, .venv)
 	$(CARGO) clean
 	rm -rf "$(LOOM_TARGET_DIR)" "$(VENV)"

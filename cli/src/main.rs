@@ -40,7 +40,7 @@ enum Command {
     Info(info::Args),
     /// Write one frame's payload (decompressed) to stdout.
     Cat(cat::Args),
-    /// Write every frame to DIR/<stream>/frame-<seq>.raw.
+    /// Write every frame to `DIR/<stream>/frame-<seq>.raw`.
     Extract(extract::Args),
     /// Make a crashed capture a cleanly closed one (cut the torn tail, write a trailer).
     Recover(recover::Args),

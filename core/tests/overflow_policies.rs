@@ -133,3 +133,26 @@ fn gaps_are_reported_in_order_and_merged_per_run() {
     let gaps: Vec<(u64, u64)> = rx.take_gaps(u64::MAX).iter().map(|g| (g.first_seq, g.count)).collect();
     assert_eq!(gaps, expect);
 }
+
+#[test]
+fn a_shared_producer_under_fail_fast_never_waits() {
+    let (tx, _rx) = queue(QueueConfig::new(4096).policy(OverflowPolicy::FailFast)).unwrap();
+    let tx = tx.into_shared();
+    while tx.try_push(&[0u8; 1000]).is_ok() {}
+    // Each of these used to wait for room under FailFast.
+    assert_eq!(tx.push(&[0u8; 1000]), Err(PushError::WouldBlock));
+    assert_eq!(tx.push_at(&[0u8; 1000], 5), Err(PushError::WouldBlock));
+    assert_eq!(tx.push_timeout(&[0u8; 1000], Duration::from_secs(60)), Err(PushError::WouldBlock));
+    assert!(matches!(tx.reserve(1000), Err(ReserveError::WouldBlock)));
+    assert!(matches!(tx.try_reserve(1000), Err(ReserveError::WouldBlock)));
+}
+
+#[test]
+fn a_shared_producer_under_block_times_out_outside_its_lock() {
+    let (tx, _rx) = queue(QueueConfig::new(4096)).unwrap();
+    let tx = tx.into_shared();
+    while tx.try_push(&[0u8; 1000]).is_ok() {}
+    assert!(matches!(tx.reserve_timeout(1000, Duration::from_millis(10)), Err(ReserveError::Timeout)));
+    assert_eq!(tx.push_at_timeout(&[0u8; 1000], 1, Duration::from_millis(10)), Err(PushError::Timeout));
+    assert_eq!(tx.try_push_at(&[0u8; 1000], 1), Err(PushError::WouldBlock));
+}

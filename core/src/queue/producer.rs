@@ -557,9 +557,10 @@ impl SharedProducer {
     fn push_with(&self, data: &[u8], ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
         loop {
             let mut core = lock(&self.inner);
-            let inner_wait = if matches!(wait, Wait::No) { Wait::No } else { Wait::Outside };
-            match core.push(data, ts, inner_wait) {
-                Err(PushError::WouldBlock) if !matches!(wait, Wait::No) => {
+            // Only Block waits, and it waits outside the lock; other policies answer now.
+            let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(wait, Wait::No);
+            match core.push(data, ts, if blocking { Wait::Outside } else { Wait::No }) {
+                Err(PushError::WouldBlock) if blocking => {
                     let shared = Arc::clone(&core.shared);
                     drop(core);
                     self.wait_outside(&shared, data.len(), wait).map_err(reserve_to_push)?;
@@ -606,12 +607,37 @@ impl SharedProducer {
     /// for room first.
     pub fn reserve(&self, len: usize) -> Result<SharedReservation<'_>, ReserveError> {
         let wait = Wait::from_timeout(lock(&self.inner).shared.block_timeout);
+        self.reserve_with(len, wait)
+    }
+
+    /// As [`reserve`](Self::reserve), waiting at most `timeout` under `Block`.
+    pub fn reserve_timeout(&self, len: usize, timeout: Duration) -> Result<SharedReservation<'_>, ReserveError> {
+        self.reserve_with(len, Wait::from_timeout(Some(timeout)))
+    }
+
+    /// As [`reserve`](Self::reserve), never waiting.
+    pub fn try_reserve(&self, len: usize) -> Result<SharedReservation<'_>, ReserveError> {
+        self.reserve_with(len, Wait::No)
+    }
+
+    /// As [`push_at`](Self::push_at), waiting at most `timeout` under `Block`.
+    pub fn push_at_timeout(&self, data: &[u8], timestamp_ns: u64, timeout: Duration) -> Result<Pushed, PushError> {
+        self.push_with(data, Some(timestamp_ns), Wait::from_timeout(Some(timeout)))
+    }
+
+    /// As [`try_push`](Self::try_push), with a device timestamp.
+    pub fn try_push_at(&self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
+        self.push_with(data, Some(timestamp_ns), Wait::No)
+    }
+
+    fn reserve_with(&self, len: usize, wait: Wait) -> Result<SharedReservation<'_>, ReserveError> {
         loop {
             let mut core = lock(&self.inner);
             let started = if core.shared.record_latency { monotonic_ns() } else { 0 };
-            match core.make_room(len, Wait::Outside) {
+            let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(wait, Wait::No);
+            match core.make_room(len, if blocking { Wait::Outside } else { Wait::No }) {
                 Ok(()) => return Ok(SharedReservation { core, len, started }),
-                Err(ReserveError::WouldBlock) => {
+                Err(ReserveError::WouldBlock) if blocking => {
                     let shared = Arc::clone(&core.shared);
                     drop(core);
                     self.wait_outside(&shared, len, wait)?;

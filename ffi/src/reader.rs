@@ -1,0 +1,802 @@
+//! Reading capture files: open, iterate (file order, time order, one stream), seek,
+//! verify, recover.
+
+use std::borrow::Cow;
+use std::ffi::{CString, c_char};
+use std::ptr::NonNull;
+use std::sync::{Mutex, MutexGuard};
+
+use streamq_core::reader::{FrameRef, Reader, VerifyReport};
+
+use crate::args::{bytes_mut, cstring_lossy, handle, out, string, write};
+use crate::panic::{call, call_or};
+use crate::result::{Res, err, streamq_result};
+
+/// An open capture (one file or several segments read as one).
+///
+/// Thread safety: may move between threads; calls from several threads are serialised
+/// by an internal lock, but a frame pointer returned by `streamq_reader_next` is only
+/// valid until the next call on the reader from any thread, so share it with care.
+/// Underneath: a `Box` holding the engine's memory-mapped `Reader` and a cursor. The file
+/// must not be truncated by another process while it is open (it is memory-mapped).
+pub struct streamq_reader {
+    state: Mutex<State>,
+}
+
+type Cursor = Box<dyn Iterator<Item = FrameRef<'static>> + Send>;
+
+/// A stream's name, media type and metadata pairs as C strings.
+type StreamStrings = (CString, CString, Vec<(CString, CString)>);
+
+struct State {
+    /// Borrows `*reader`; dropped before it.
+    cursor: Option<Cursor>,
+    /// A frame read from the cursor but not handed out (buffer too small); borrows too.
+    pending: Option<FrameRef<'static>>,
+    /// The last decompressed frame, pointed to by the last `streamq_reader_next`.
+    decoded: Vec<u8>,
+    /// Per stream (same order as `Reader::streams`): name, media type, metadata.
+    strings: Vec<StreamStrings>,
+    /// The last verification and its strings.
+    verify: Option<(VerifyReport, Vec<CString>, Vec<CString>)>,
+    /// From `Box::into_raw`; freed in `Drop`, after everything that borrows it.
+    reader: NonNull<Reader>,
+}
+
+// SAFETY: `Reader` is `Send + Sync`; the cursor and the pending frame only hold shared
+// borrows of it (and are `Send`); the pointer is an owning `Box` in disguise.
+unsafe impl Send for State {}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        self.cursor = None;
+        self.pending = None;
+        // SAFETY: from Box::into_raw in `open`; freed once, after every borrow of it.
+        drop(unsafe { Box::from_raw(self.reader.as_ptr()) });
+    }
+}
+
+impl State {
+    fn reader(&self) -> &'static Reader {
+        // SAFETY: the reader lives until `Drop for State`, which first drops every
+        // value (cursor, pending frame) holding a reference obtained here; the handle
+        // never gives such references out beyond the next call. `Reader` is only used
+        // through shared references.
+        unsafe { self.reader.as_ref() }
+    }
+
+    fn set_cursor(&mut self, it: impl Iterator<Item = FrameRef<'static>> + Send + 'static) {
+        self.pending = None;
+        self.cursor = Some(Box::new(it));
+    }
+
+    fn next_frame(&mut self) -> Option<FrameRef<'static>> {
+        if let Some(f) = self.pending.take() {
+            return Some(f);
+        }
+        self.cursor.as_mut()?.next()
+    }
+
+    fn check_stream(&self, id: u16) -> Res {
+        if self.reader().stream(id).is_none() {
+            return err(
+                streamq_result::NotFound,
+                format!("the capture has no stream {id}"),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl streamq_reader {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A frame read from a capture.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct streamq_reader_frame {
+    /// The frame's bytes (decompressed if stored compressed); NULL with
+    /// `STREAMQ_RESULT_BUFFER_TOO_SMALL`.
+    pub data: *const u8,
+    /// Its length in bytes (with `STREAMQ_RESULT_BUFFER_TOO_SMALL`: the size needed).
+    pub len: usize,
+    /// Per-stream sequence number.
+    pub seq: u64,
+    /// Device timestamp, ns.
+    pub timestamp_ns: u64,
+    /// Host monotonic timestamp, ns.
+    pub host_time_ns: u64,
+    /// File offset of the record within its segment.
+    pub offset: u64,
+    /// Index of the segment file holding it.
+    pub segment: u32,
+    /// Stream id.
+    pub stream_id: u16,
+    /// Whether it is stored zstd-compressed.
+    pub compressed: bool,
+}
+
+fn frame_c(f: &FrameRef<'_>, data: *const u8, len: usize) -> streamq_reader_frame {
+    streamq_reader_frame {
+        data,
+        len,
+        seq: f.seq,
+        timestamp_ns: f.device_ts_ns,
+        host_time_ns: f.host_ts_ns,
+        offset: f.offset,
+        segment: u32::try_from(f.segment).unwrap_or(u32::MAX),
+        stream_id: f.stream_id,
+        compressed: f.is_compressed(),
+    }
+}
+
+/// Facts about an open capture.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct streamq_reader_info {
+    /// Segment files.
+    pub segments: u64,
+    /// Streams (read each with `streamq_reader_stream`).
+    pub streams: u64,
+    /// Frames, all streams.
+    pub frames: u64,
+    /// Whether every segment ends with a valid trailer (closed cleanly).
+    pub clean: bool,
+}
+
+/// One stream of a capture.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct streamq_stream_info {
+    /// Name ("" if the stream has no definition); owned by the reader, valid until
+    /// `streamq_reader_free`.
+    pub name: *const c_char,
+    /// Media type ("" if none); same lifetime.
+    pub media_type: *const c_char,
+    /// Number of metadata pairs (read with `streamq_reader_stream_metadata`).
+    pub metadata_len: usize,
+    /// Frames present.
+    pub frames: u64,
+    /// Uncompressed bytes of those frames.
+    pub bytes: u64,
+    /// Stored bytes of those frames.
+    pub stored_bytes: u64,
+    /// Gap records.
+    pub gap_records: u64,
+    /// Frames declared lost by gap records.
+    pub dropped: u64,
+    /// Lowest and highest frame sequence (valid if `frames > 0`).
+    pub first_seq: u64,
+    /// See `first_seq`.
+    pub last_seq: u64,
+    /// Lowest and highest device timestamp, ns (valid if `frames > 0`).
+    pub first_timestamp_ns: u64,
+    /// See `first_timestamp_ns`.
+    pub last_timestamp_ns: u64,
+    /// Stream id.
+    pub id: u16,
+}
+
+/// What `streamq_reader_verify` found.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct streamq_verify_report {
+    /// Segment files checked.
+    pub segments: u64,
+    /// Valid records of any kind.
+    pub records: u64,
+    /// Valid frames.
+    pub frames: u64,
+    /// Uncompressed bytes of valid frames.
+    pub bytes: u64,
+    /// Stored bytes of valid frames.
+    pub stored_bytes: u64,
+    /// Frames with a valid CRC whose payload does not decode.
+    pub bad_frames: u64,
+    /// Damaged records skipped mid-file.
+    pub corrupt: u64,
+    /// Bytes in those damaged regions.
+    pub corrupt_bytes: u64,
+    /// Gap records.
+    pub gaps: u64,
+    /// Frames declared lost by gap records.
+    pub dropped: u64,
+    /// Sequence numbers missing without a covering gap record.
+    pub unexplained_missing: u64,
+    /// Bytes after the last valid record (torn tail of a crashed file).
+    pub truncated_bytes: u64,
+    /// Per-stream results (read with `streamq_reader_verify_stream`).
+    pub streams: u64,
+    /// Error messages (read with `streamq_reader_verify_error`).
+    pub errors: u64,
+    /// Whether every segment ends with a valid trailer.
+    pub clean_close: bool,
+    /// No damage, no torn tail, no undecodable frame, clean close.
+    pub ok: bool,
+}
+
+/// Verification results of one stream.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct streamq_verify_stream {
+    /// Stream name ("" if none); valid until the next verify or `streamq_reader_free`.
+    pub name: *const c_char,
+    /// Valid frames.
+    pub frames: u64,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+    /// Gap records.
+    pub gaps: u64,
+    /// Frames declared lost by gap records.
+    pub dropped: u64,
+    /// Sequence numbers missing without a gap record.
+    pub unexplained_missing: u64,
+    /// First and last frame sequence (valid if `frames > 0`).
+    pub first_seq: u64,
+    /// See `first_seq`.
+    pub last_seq: u64,
+    /// Stream id.
+    pub stream_id: u16,
+}
+
+/// What `streamq_recover` did.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct streamq_recover_report {
+    /// File length before.
+    pub original_len: u64,
+    /// File length after.
+    pub new_len: u64,
+    /// Torn-tail bytes cut off.
+    pub truncated_bytes: u64,
+    /// Damaged mid-file regions left in place.
+    pub corrupt_regions: u64,
+    /// Valid frames indexed.
+    pub frames: u64,
+    /// Valid gap records indexed.
+    pub gaps: u64,
+    /// Streams in the new trailer.
+    pub streams: u64,
+    /// The file was already cleanly closed; nothing changed.
+    pub already_clean: bool,
+}
+
+fn open(paths: &[&str], reader_out: *mut *mut streamq_reader) -> Res {
+    let r = Reader::open_segments(paths)?;
+    let strings = r
+        .streams()
+        .iter()
+        .map(|s| match &s.def {
+            Some(d) => (
+                cstring_lossy(&d.name),
+                cstring_lossy(&d.media_type),
+                d.metadata
+                    .iter()
+                    .map(|(k, v)| (cstring_lossy(k), cstring_lossy(v)))
+                    .collect(),
+            ),
+            None => (CString::default(), CString::default(), Vec::new()),
+        })
+        .collect();
+    let reader = NonNull::from(Box::leak(Box::new(r)));
+    let mut state = State {
+        cursor: None,
+        pending: None,
+        decoded: Vec::new(),
+        strings,
+        verify: None,
+        reader,
+    };
+    let r = state.reader();
+    state.set_cursor(r.frames());
+    let h = Box::new(streamq_reader {
+        state: Mutex::new(state),
+    });
+    // SAFETY: checked non-NULL by the caller.
+    unsafe { write(reader_out, Box::into_raw(h)) };
+    Ok(())
+}
+
+/// Opens one capture file (memory-mapped, read-only), positioned at its first frame in
+/// file order. A file without a valid trailer (crash) is scanned up to its last valid
+/// record. Returns `STREAMQ_RESULT_IO`, `STREAMQ_RESULT_CORRUPT` (not a capture file),
+/// `STREAMQ_RESULT_UNSUPPORTED` (format version).
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `reader_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_open(
+    path: *const c_char,
+    reader_out: *mut *mut streamq_reader,
+) -> streamq_result {
+    call("streamq_reader_open", || {
+        // SAFETY: per the contract.
+        let p = unsafe { string(path, "path") }?;
+        out(reader_out, "reader_out")?;
+        open(&[p], reader_out)
+    })
+}
+
+/// Opens a capture split into `count` segment files, given in order, read as one.
+///
+/// # Safety
+/// `paths` must point to `count` NUL-terminated strings; `reader_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_open_segments(
+    paths: *const *const c_char,
+    count: usize,
+    reader_out: *mut *mut streamq_reader,
+) -> streamq_result {
+    call("streamq_reader_open_segments", || {
+        out(reader_out, "reader_out")?;
+        if count == 0 {
+            return err(streamq_result::InvalidArgument, "no segment paths given");
+        }
+        if paths.is_null() {
+            return err(streamq_result::NullPointer, "paths is NULL");
+        }
+        crate::args::check_len(count.saturating_mul(size_of::<*const c_char>()), "count")?;
+        // SAFETY: `count` valid pointers per the contract.
+        let ps = unsafe { std::slice::from_raw_parts(paths, count) };
+        let ps = ps
+            .iter()
+            // SAFETY: each a NUL-terminated string per the contract.
+            .map(|&p| unsafe { string(p, "paths[i]") })
+            .collect::<Res<Vec<&str>>>()?;
+        open(&ps, reader_out)
+    })
+}
+
+/// Frees a reader. NULL is a no-op.
+///
+/// # Safety
+/// `reader` must be NULL or a handle from `streamq_reader_open*` not freed yet, and no
+/// other thread may be using it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_free(reader: *mut streamq_reader) {
+    call_or("streamq_reader_free", (), || {
+        if !reader.is_null() {
+            // SAFETY: created by Box::into_raw in `open`, freed once.
+            drop(unsafe { Box::from_raw(reader) });
+        }
+    })
+}
+
+/// Facts about the capture.
+///
+/// # Safety
+/// `reader` must be a live handle; `info_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_get_info(
+    reader: *const streamq_reader,
+    info_out: *mut streamq_reader_info,
+) -> streamq_result {
+    call("streamq_reader_get_info", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(info_out, "info_out")?;
+        let s = h.lock();
+        let r = s.reader();
+        let info = streamq_reader_info {
+            segments: r.segment_count() as u64,
+            streams: r.streams().len() as u64,
+            frames: r.frame_count() as u64,
+            clean: r.is_clean(),
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { write(info_out, info) };
+        Ok(())
+    })
+}
+
+/// The `index`-th stream (sorted by id; 0 ≤ index < info.streams).
+/// `STREAMQ_RESULT_NOT_FOUND` past the end.
+///
+/// # Safety
+/// `reader` must be a live handle; `info_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_stream(
+    reader: *const streamq_reader,
+    index: usize,
+    info_out: *mut streamq_stream_info,
+) -> streamq_result {
+    call("streamq_reader_stream", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(info_out, "info_out")?;
+        let st = h.lock();
+        let (Some(s), Some(strs)) = (st.reader().streams().get(index), st.strings.get(index)) else {
+            return err(streamq_result::NotFound, format!("no stream at index {index}"));
+        };
+        let info = streamq_stream_info {
+            name: strs.0.as_ptr(),
+            media_type: strs.1.as_ptr(),
+            metadata_len: strs.2.len(),
+            frames: s.frames,
+            bytes: s.bytes,
+            stored_bytes: s.stored_bytes,
+            gap_records: s.gap_records,
+            dropped: s.dropped,
+            first_seq: s.first_seq.unwrap_or(0),
+            last_seq: s.last_seq.unwrap_or(0),
+            first_timestamp_ns: s.first_device_ts_ns.unwrap_or(0),
+            last_timestamp_ns: s.last_device_ts_ns.unwrap_or(0),
+            id: s.id,
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { write(info_out, info) };
+        Ok(())
+    })
+}
+
+/// Metadata pair `meta_index` of the `index`-th stream; the strings are owned by the
+/// reader (valid until `streamq_reader_free`). `STREAMQ_RESULT_NOT_FOUND` past the end.
+///
+/// # Safety
+/// `reader` must be a live handle; `kv_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_stream_metadata(
+    reader: *const streamq_reader,
+    index: usize,
+    meta_index: usize,
+    kv_out: *mut crate::writer::streamq_kv,
+) -> streamq_result {
+    call("streamq_reader_stream_metadata", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(kv_out, "kv_out")?;
+        let st = h.lock();
+        let Some((k, v)) = st.strings.get(index).and_then(|s| s.2.get(meta_index)) else {
+            return err(
+                streamq_result::NotFound,
+                format!("no metadata pair {meta_index} on stream index {index}"),
+            );
+        };
+        // SAFETY: checked non-NULL.
+        unsafe {
+            write(
+                kv_out,
+                crate::writer::streamq_kv {
+                    key: k.as_ptr(),
+                    value: v.as_ptr(),
+                },
+            )
+        };
+        Ok(())
+    })
+}
+
+/// The next frame, in place: `frame_out->data` points into the memory map (or, for a
+/// compressed frame, a buffer owned by the reader) and is valid until the next call on
+/// this reader or `streamq_reader_free`. Returns `STREAMQ_RESULT_END_OF_STREAM` after the last
+/// frame, `STREAMQ_RESULT_CORRUPT` for a damaged frame (skipped: the next call continues after
+/// it), `STREAMQ_RESULT_UNSUPPORTED` for an unknown encoding (skipped too).
+///
+/// # Safety
+/// `reader` must be a live handle; `frame_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_next(
+    reader: *mut streamq_reader,
+    frame_out: *mut streamq_reader_frame,
+) -> streamq_result {
+    call("streamq_reader_next", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(frame_out, "frame_out")?;
+        let mut s = h.lock();
+        let Some(f) = s.next_frame() else {
+            return err(streamq_result::EndOfStream, "no more frames");
+        };
+        let c = match f.data()? {
+            Cow::Borrowed(b) => frame_c(&f, b.as_ptr(), b.len()),
+            Cow::Owned(v) => {
+                s.decoded = v;
+                frame_c(&f, s.decoded.as_ptr(), s.decoded.len())
+            }
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { write(frame_out, c) };
+        Ok(())
+    })
+}
+
+/// The next frame, copied into `buf` (`len` bytes; `frame_out->data` = `buf`). If it does
+/// not fit: `STREAMQ_RESULT_BUFFER_TOO_SMALL`, `*frame_out` written with `data` = NULL and `len`
+/// = the size needed, and the frame stays next. Otherwise as `streamq_reader_next`.
+///
+/// # Safety
+/// `reader` must be a live handle; `buf` `len` writable bytes (NULL if 0); `frame_out`
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_next_into(
+    reader: *mut streamq_reader,
+    buf: *mut u8,
+    len: usize,
+    frame_out: *mut streamq_reader_frame,
+) -> streamq_result {
+    call("streamq_reader_next_into", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(frame_out, "frame_out")?;
+        // SAFETY: per the contract.
+        let buf = unsafe { bytes_mut(buf, len, "buf") }?;
+        let mut s = h.lock();
+        let Some(f) = s.next_frame() else {
+            return err(streamq_result::EndOfStream, "no more frames");
+        };
+        let need = f.raw_len as usize;
+        if need > buf.len() {
+            s.pending = Some(f);
+            // SAFETY: checked non-NULL (documented: written on BUFFER_TOO_SMALL).
+            unsafe { write(frame_out, frame_c(&f, std::ptr::null(), need)) };
+            return err(
+                streamq_result::BufferTooSmall,
+                format!(
+                    "frame {} of stream {} needs {need} bytes, the buffer has {}",
+                    f.seq,
+                    f.stream_id,
+                    buf.len()
+                ),
+            );
+        }
+        let data = f.data()?;
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        // SAFETY: checked non-NULL.
+        unsafe { write(frame_out, frame_c(&f, buf.as_ptr(), n)) };
+        Ok(())
+    })
+}
+
+/// Restarts iteration over all frames in file order (the order at open).
+///
+/// # Safety
+/// `reader` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_iter_file(reader: *mut streamq_reader) -> streamq_result {
+    call("streamq_reader_iter_file", || {
+        // SAFETY: per the contract.
+        let mut s = unsafe { handle(reader, "reader") }?.lock();
+        let r = s.reader();
+        s.set_cursor(r.frames());
+        Ok(())
+    })
+}
+
+/// Restarts iteration over all streams merged by device timestamp (ties: host time,
+/// then file order).
+///
+/// # Safety
+/// `reader` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_iter_time(reader: *mut streamq_reader) -> streamq_result {
+    call("streamq_reader_iter_time", || {
+        // SAFETY: per the contract.
+        let mut s = unsafe { handle(reader, "reader") }?.lock();
+        let r = s.reader();
+        s.set_cursor(r.iter_merged());
+        Ok(())
+    })
+}
+
+/// Restarts iteration over one stream in sequence order. `STREAMQ_RESULT_NOT_FOUND` for an
+/// unknown stream id (the cursor is unchanged).
+///
+/// # Safety
+/// `reader` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_iter_stream(
+    reader: *mut streamq_reader,
+    stream_id: u16,
+) -> streamq_result {
+    call("streamq_reader_iter_stream", || {
+        // SAFETY: per the contract.
+        let mut s = unsafe { handle(reader, "reader") }?.lock();
+        s.check_stream(stream_id)?;
+        let r = s.reader();
+        s.set_cursor(r.iter_stream(stream_id));
+        Ok(())
+    })
+}
+
+/// Positions on stream `stream_id` at its first frame with sequence >= `seq`; the
+/// following `streamq_reader_next` calls read that stream onwards. `STREAMQ_RESULT_NOT_FOUND`
+/// for an unknown stream id. Seeking past the end gives `STREAMQ_RESULT_END_OF_STREAM` on next.
+///
+/// # Safety
+/// `reader` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_seek_seq(
+    reader: *mut streamq_reader,
+    stream_id: u16,
+    seq: u64,
+) -> streamq_result {
+    call("streamq_reader_seek_seq", || {
+        // SAFETY: per the contract.
+        let mut s = unsafe { handle(reader, "reader") }?.lock();
+        s.check_stream(stream_id)?;
+        let r = s.reader();
+        s.set_cursor(r.seek_seq(stream_id, seq));
+        Ok(())
+    })
+}
+
+/// Positions at the first frame (all streams, time order) with device timestamp >=
+/// `timestamp_ns`; the following `streamq_reader_next` calls continue in time order.
+///
+/// # Safety
+/// `reader` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_seek_time(
+    reader: *mut streamq_reader,
+    timestamp_ns: u64,
+) -> streamq_result {
+    call("streamq_reader_seek_time", || {
+        // SAFETY: per the contract.
+        let mut s = unsafe { handle(reader, "reader") }?.lock();
+        let r = s.reader();
+        s.set_cursor(r.seek_time(timestamp_ns));
+        Ok(())
+    })
+}
+
+/// Positions on stream `stream_id` at its first frame with device timestamp >=
+/// `timestamp_ns`. `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
+///
+/// # Safety
+/// `reader` must be a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_seek_stream_time(
+    reader: *mut streamq_reader,
+    stream_id: u16,
+    timestamp_ns: u64,
+) -> streamq_result {
+    call("streamq_reader_seek_stream_time", || {
+        // SAFETY: per the contract.
+        let mut s = unsafe { handle(reader, "reader") }?.lock();
+        s.check_stream(stream_id)?;
+        let r = s.reader();
+        s.set_cursor(r.seek_stream_time(stream_id, timestamp_ns));
+        Ok(())
+    })
+}
+
+/// Checks every record: CRCs, zstd frames, sequence continuity. `STREAMQ_RESULT_OK` means the
+/// check ran — look at `report_out->ok`. Per-stream results and error messages stay
+/// available (`streamq_reader_verify_stream`, `_verify_error`) until the next verify.
+///
+/// # Safety
+/// `reader` must be a live handle; `report_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_verify(
+    reader: *mut streamq_reader,
+    report_out: *mut streamq_verify_report,
+) -> streamq_result {
+    call("streamq_reader_verify", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(report_out, "report_out")?;
+        let mut s = h.lock();
+        let v = s.reader().verify();
+        let c = streamq_verify_report {
+            segments: v.segments,
+            records: v.records,
+            frames: v.frames,
+            bytes: v.bytes,
+            stored_bytes: v.stored_bytes,
+            bad_frames: v.bad_frames,
+            corrupt: v.corrupt,
+            corrupt_bytes: v.corrupt_bytes,
+            gaps: v.gaps,
+            dropped: v.dropped,
+            unexplained_missing: v.unexplained_missing,
+            truncated_bytes: v.truncated_bytes,
+            streams: v.per_stream.len() as u64,
+            errors: v.errors.len() as u64,
+            clean_close: v.clean_close,
+            ok: v.is_ok(),
+        };
+        let names = v.per_stream.iter().map(|p| cstring_lossy(&p.name)).collect();
+        let errors = v.errors.iter().map(|e| cstring_lossy(e)).collect();
+        s.verify = Some((v, names, errors));
+        // SAFETY: checked non-NULL.
+        unsafe { write(report_out, c) };
+        Ok(())
+    })
+}
+
+/// Per-stream result `index` of the last `streamq_reader_verify`. `STREAMQ_RESULT_NOT_FOUND`
+/// before any verify or past the end.
+///
+/// # Safety
+/// `reader` must be a live handle; `out_stream` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_verify_stream(
+    reader: *const streamq_reader,
+    index: usize,
+    out_stream: *mut streamq_verify_stream,
+) -> streamq_result {
+    call("streamq_reader_verify_stream", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(out_stream, "out_stream")?;
+        let s = h.lock();
+        let Some((v, names, _)) = &s.verify else {
+            return err(streamq_result::NotFound, "no verification yet");
+        };
+        let (Some(p), Some(n)) = (v.per_stream.get(index), names.get(index)) else {
+            return err(streamq_result::NotFound, format!("no stream at index {index}"));
+        };
+        let c = streamq_verify_stream {
+            name: n.as_ptr(),
+            frames: p.frames,
+            bytes: p.bytes,
+            gaps: p.gaps,
+            dropped: p.dropped,
+            unexplained_missing: p.unexplained_missing,
+            first_seq: p.first_seq.unwrap_or(0),
+            last_seq: p.last_seq.unwrap_or(0),
+            stream_id: p.stream_id,
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { write(out_stream, c) };
+        Ok(())
+    })
+}
+
+/// Error message `index` of the last `streamq_reader_verify` (owned by the reader, valid
+/// until the next verify or free), or NULL if there is no such message.
+///
+/// # Safety
+/// `reader` must be NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_verify_error(
+    reader: *const streamq_reader,
+    index: usize,
+) -> *const c_char {
+    call_or("streamq_reader_verify_error", std::ptr::null(), || {
+        // SAFETY: per the contract.
+        let Ok(h) = (unsafe { handle(reader, "reader") }) else {
+            return std::ptr::null();
+        };
+        let s = h.lock();
+        s.verify
+            .as_ref()
+            .and_then(|(_, _, e)| e.get(index))
+            .map_or(std::ptr::null(), |e| e.as_ptr())
+    })
+}
+
+/// Makes a crashed capture file (no valid trailer) cleanly closed: cuts the torn tail
+/// and appends an index and trailer. Idempotent. The file must not be open in a reader
+/// or writer meanwhile. `*report_out` may be NULL.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `report_out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_recover(
+    path: *const c_char,
+    report_out: *mut streamq_recover_report,
+) -> streamq_result {
+    call("streamq_recover", || {
+        // SAFETY: per the contract.
+        let p = unsafe { string(path, "path") }?;
+        let r = streamq_core::reader::recover(p)?;
+        let c = streamq_recover_report {
+            original_len: r.original_len,
+            new_len: r.new_len,
+            truncated_bytes: r.truncated_bytes,
+            corrupt_regions: r.corrupt_regions,
+            frames: r.frames,
+            gaps: r.gaps,
+            streams: r.streams,
+            already_clean: r.already_clean,
+        };
+        // SAFETY: NULL or writable.
+        unsafe { write(report_out, c) };
+        Ok(())
+    })
+}

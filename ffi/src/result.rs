@@ -1,0 +1,254 @@
+//! Result codes, their static texts, and the per-thread message of the last failure.
+
+use std::cell::RefCell;
+use std::ffi::c_char;
+use std::fmt::Write as _;
+
+use streamq_core::reader::ReaderError;
+use streamq_core::{BuildError, PushError, ReserveError, WaitError, WriterError};
+
+/// What a call did. `STREAMQ_RESULT_OK` (0) is success; every other value is a failure whose
+/// details `streamq_last_error` gives on the same thread. Values are stable: new codes are
+/// only ever appended.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum streamq_result {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullPointer = 1,
+    /// An argument or configuration value is out of range (bad enum value, length above
+    /// `PTRDIFF_MAX`, inconsistent water marks, string not UTF-8 …).
+    InvalidArgument = 2,
+    /// The queue is full and the call does not wait (`STREAMQ_POLICY_FAIL_FAST`, or a
+    /// `try_` call under `STREAMQ_POLICY_BLOCK`). The frame was not taken.
+    WouldBlock = 3,
+    /// The wait ended at its timeout.
+    Timeout = 4,
+    /// The handle or the other end of the queue is closed (also: a second close).
+    Closed = 5,
+    /// The frame is larger than the largest frame the queue can ever hold.
+    TooLarge = 6,
+    /// The queue was full and the overflow policy dropped this frame; it is counted in
+    /// the stats and given a sequence number (a gap). Not a success: the data is lost.
+    Dropped = 7,
+    /// The writer behind the stream failed earlier; its error is in the report and
+    /// `streamq_last_error`.
+    Failed = 8,
+    /// No frame is queued right now (non-blocking pop).
+    Empty = 9,
+    /// End of stream: the producers closed and every frame has been taken, or the
+    /// reader has no more frames.
+    EndOfStream = 10,
+    /// The caller's buffer is too small for the frame; nothing was consumed, and the
+    /// frame's length was written where the function's docs say.
+    BufferTooSmall = 11,
+    /// Commit or abort without a reservation pending on this handle from this thread.
+    NoReservation = 12,
+    /// The handle is busy: this thread holds a reservation on it (commit or abort it
+    /// first), or the consumer holds peeked frames (release them first).
+    Busy = 13,
+    /// An operating-system I/O error (open, write, sync …); see `streamq_last_error`.
+    Io = 14,
+    /// The data is damaged (CRC mismatch, undecodable record, not a capture file).
+    Corrupt = 15,
+    /// The file uses a format version or encoding this library does not support.
+    Unsupported = 16,
+    /// No such item: unknown stream id, index out of range, no frame held.
+    NotFound = 17,
+    /// A limit was reached (more than 65 535 streams in one capture).
+    Limit = 18,
+    /// A bug: a Rust panic was caught at the boundary. The handle may be unusable.
+    Panic = 19,
+}
+
+/// Static, NUL-terminated text for every code.
+fn text(code: i32) -> &'static [u8] {
+    match code {
+        0 => b"success\0",
+        1 => b"a required pointer argument was NULL\0",
+        2 => b"invalid argument\0",
+        3 => b"queue is full (would block)\0",
+        4 => b"timed out\0",
+        5 => b"closed\0",
+        6 => b"frame is larger than the queue can ever hold\0",
+        7 => b"frame dropped by the overflow policy\0",
+        8 => b"the writer has failed\0",
+        9 => b"queue is empty\0",
+        10 => b"end of stream\0",
+        11 => b"buffer too small\0",
+        12 => b"no reservation pending\0",
+        13 => b"handle busy (reservation or peeked frames pending)\0",
+        14 => b"I/O error\0",
+        15 => b"corrupt data\0",
+        16 => b"unsupported format version or encoding\0",
+        17 => b"not found\0",
+        18 => b"limit reached\0",
+        19 => b"internal error (panic)\0",
+        _ => b"unknown streamq result code\0",
+    }
+}
+
+/// Static text describing a result code; unknown codes give "unknown streamq result
+/// code". Never NULL; the string must not be freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn streamq_result_str(code: i32) -> *const c_char {
+    // No panic is possible here (a match over constants), so no catch_unwind wrapper.
+    text(code).as_ptr().cast()
+}
+
+/// A failure: its code and a detailed message for `streamq_last_error`.
+#[derive(Debug)]
+pub(crate) struct Error {
+    pub(crate) code: streamq_result,
+    pub(crate) message: String,
+}
+
+pub(crate) type Res<T = ()> = Result<T, Error>;
+
+impl Error {
+    pub(crate) fn new(code: streamq_result, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) fn err<T>(code: streamq_result, message: impl Into<String>) -> Res<T> {
+    Err(Error::new(code, message))
+}
+
+impl From<PushError> for Error {
+    fn from(e: PushError) -> Self {
+        let code = match e {
+            PushError::WouldBlock => streamq_result::WouldBlock,
+            PushError::Timeout => streamq_result::Timeout,
+            PushError::Closed => streamq_result::Closed,
+            PushError::TooLarge { .. } => streamq_result::TooLarge,
+            PushError::Failed => streamq_result::Failed,
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<ReserveError> for Error {
+    fn from(e: ReserveError) -> Self {
+        let code = match e {
+            ReserveError::WouldBlock => streamq_result::WouldBlock,
+            ReserveError::Timeout => streamq_result::Timeout,
+            ReserveError::Dropped { .. } => streamq_result::Dropped,
+            ReserveError::Closed => streamq_result::Closed,
+            ReserveError::TooLarge { .. } => streamq_result::TooLarge,
+            ReserveError::Failed => streamq_result::Failed,
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<WaitError> for Error {
+    fn from(e: WaitError) -> Self {
+        let code = match e {
+            WaitError::Timeout => streamq_result::Timeout,
+            WaitError::Closed => streamq_result::Closed,
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<BuildError> for Error {
+    fn from(e: BuildError) -> Self {
+        let code = match e {
+            BuildError::InvalidConfig(_) => streamq_result::InvalidArgument,
+            BuildError::Io(_) => streamq_result::Io,
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<&WriterError> for Error {
+    fn from(e: &WriterError) -> Self {
+        let code = match e {
+            WriterError::Io { .. } => streamq_result::Io,
+            WriterError::Sink(_) => streamq_result::Failed,
+            WriterError::InvalidConfig(_) => streamq_result::InvalidArgument,
+            WriterError::Closed => streamq_result::Closed,
+            WriterError::TooManyStreams => streamq_result::Limit,
+            WriterError::Panicked(_) => streamq_result::Panic,
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<WriterError> for Error {
+    fn from(e: WriterError) -> Self {
+        Error::from(&e)
+    }
+}
+
+impl From<ReaderError> for Error {
+    fn from(e: ReaderError) -> Self {
+        let code = match &e {
+            ReaderError::Io { .. } => streamq_result::Io,
+            ReaderError::NotACaptureFile { .. } | ReaderError::Corrupt { .. } => streamq_result::Corrupt,
+            ReaderError::UnsupportedVersion { .. } | ReaderError::UnsupportedEncoding { .. } => {
+                streamq_result::Unsupported
+            }
+            ReaderError::NoSegments => streamq_result::InvalidArgument,
+            _ => streamq_result::Corrupt,
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+thread_local! {
+    /// The message of the last failed call on this thread (reused, so a failure in a hot
+    /// loop — `STREAMQ_RESULT_WOULD_BLOCK` — does not allocate after the first).
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Records `message` (prefixed with the function name) as this thread's last error.
+pub(crate) fn set_last_error(function: &str, code: streamq_result, message: &str) {
+    let _ = LAST_ERROR.try_with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            m.clear();
+            let _ = write!(m, "{function}: {message} ({})", name(code));
+        }
+    });
+}
+
+fn name(code: streamq_result) -> &'static str {
+    let t = text(code as i32);
+    std::str::from_utf8(&t[..t.len() - 1]).unwrap_or("")
+}
+
+/// Copies this thread's last error message into `buf` (at most `len` bytes, always
+/// NUL-terminated when `len > 0`, truncated if needed) and returns the message's full
+/// length in bytes, without the NUL — like `snprintf`, so a return value `>= len` means
+/// the message was truncated. Returns 0 when no call has failed on this thread yet.
+/// `buf` may be NULL when `len` is 0 (to ask for the length). A failed call replaces the
+/// message; successful calls leave it unchanged.
+///
+/// # Safety
+/// `buf` must be NULL or point to `len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_last_error(buf: *mut c_char, len: usize) -> usize {
+    let r = std::panic::catch_unwind(|| {
+        LAST_ERROR
+            .try_with(|m| {
+                let m = m.try_borrow().map(|m| m.clone()).unwrap_or_default();
+                if !buf.is_null() && len > 0 {
+                    let n = m.len().min(len - 1);
+                    // SAFETY: the caller guarantees `len` writable bytes at `buf`; we
+                    // write n + 1 <= len bytes, from a String that does not overlap it.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(m.as_ptr(), buf.cast::<u8>(), n);
+                        *buf.add(n) = 0;
+                    }
+                }
+                m.len()
+            })
+            .unwrap_or(0)
+    });
+    r.unwrap_or(0)
+}
