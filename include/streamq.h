@@ -859,6 +859,11 @@ typedef struct streamq_writer_config {
    */
   uint64_t segment_duration_ms;
   /**
+   * The most streams `streamq_writer_add_stream` accepts (0: the format's limit,
+   * 65 535, the default); past it, `STREAMQ_RESULT_LIMIT`.
+   */
+  uint32_t max_streams;
+  /**
    * Optional error callback (writer thread).
    */
   streamq_error_fn on_error;

@@ -110,6 +110,9 @@ pub struct streamq_writer_config {
     pub segment_bytes: u64,
     /// Start a new segment file after this many milliseconds (0: never, default).
     pub segment_duration_ms: u64,
+    /// The most streams `streamq_writer_add_stream` accepts (0: the format's limit,
+    /// 65 535, the default); past it, `STREAMQ_RESULT_LIMIT`.
+    pub max_streams: u32,
     /// Optional error callback (writer thread).
     pub on_error: streamq_error_fn,
     /// Optional segment callback (writer thread).
@@ -139,6 +142,7 @@ pub extern "C" fn streamq_writer_config_default() -> streamq_writer_config {
         preallocate_bytes: 64 << 20,
         segment_bytes: 0,
         segment_duration_ms: 0,
+        max_streams: 0,
         on_error: None,
         on_segment: None,
         on_durable: None,
@@ -370,6 +374,9 @@ fn writer_config(c: &streamq_writer_config) -> Res<WriterConfig> {
     }
     if c.segment_bytes != 0 {
         w = w.segment_bytes(c.segment_bytes);
+    }
+    if c.max_streams != 0 {
+        w = w.max_streams(c.max_streams.min(u16::MAX as u32) as u16);
     }
     if c.segment_duration_ms != 0 {
         w = w.segment_duration(Duration::from_millis(c.segment_duration_ms));

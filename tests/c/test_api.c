@@ -640,6 +640,31 @@ static void test_writer_config_errors(void) {
     CHECK(w == (streamq_writer *)1);
 }
 
+/* A writer limited to one stream refuses a second with STREAMQ_RESULT_LIMIT. */
+static void test_writer_stream_limit(void) {
+    char path[128];
+    path_in_tmp(path, sizeof path, "limit.sqcap");
+    streamq_writer_config wc = streamq_writer_config_default();
+    CHECK(wc.max_streams == 0);
+    wc.path = path;
+    wc.max_streams = 1;
+    streamq_writer *w = NULL;
+    OK(streamq_writer_create(&wc, &w));
+    REQUIRE(w);
+    streamq_stream_config sc = streamq_stream_config_default();
+    sc.name = "only";
+    sc.queue.capacity = 1 << 16;
+    sc.queue.prefault = false;
+    streamq_stream *a = NULL, *b = (streamq_stream *)1;
+    OK(streamq_writer_add_stream(w, &sc, &a));
+    sc.name = "one too many";
+    EXPECT(STREAMQ_RESULT_LIMIT, streamq_writer_add_stream(w, &sc, &b));
+    CHECK(b == (streamq_stream *)1); /* output untouched on failure */
+    streamq_stream_free(a);
+    OK(streamq_writer_close(w, NULL));
+    streamq_writer_free(w);
+}
+
 static void test_writer_roundtrip(void) {
     char path[128];
     path_in_tmp(path, sizeof path, "api.sqcap");
@@ -1146,6 +1171,7 @@ int main(void) {
     test_water_marks();
     test_peek_and_batches();
     test_writer_config_errors();
+    test_writer_stream_limit();
     test_writer_roundtrip();
     test_writer_segments_and_compression();
     test_writer_failure();

@@ -141,6 +141,7 @@ pub struct WriterConfig {
     pub(crate) segment_bytes: Option<u64>,
     pub(crate) segment_duration: Option<Duration>,
     pub(crate) index_interval_bytes: u64,
+    pub(crate) max_streams: u16,
     pub(crate) on_segment: Option<SegmentCallback>,
     pub(crate) on_error: Option<ErrorCallback>,
     pub(crate) on_durable: Option<DurableCallback>,
@@ -181,6 +182,7 @@ impl WriterConfig {
             segment_bytes: None,
             segment_duration: None,
             index_interval_bytes: crate::format::DEFAULT_CHECKPOINT_BYTES,
+            max_streams: u16::MAX,
             on_segment: None,
             on_error: None,
             on_durable: None,
@@ -255,6 +257,13 @@ impl WriterConfig {
     /// Bytes between index checkpoints (default 4 MiB).
     pub fn index_interval(mut self, bytes: u64) -> Self {
         self.index_interval_bytes = bytes;
+        self
+    }
+
+    /// The most streams this writer accepts (default and upper bound: 65 535, the
+    /// format's limit); `add_stream` past it returns `TooManyStreams`.
+    pub fn max_streams(mut self, n: u16) -> Self {
+        self.max_streams = n;
         self
     }
 

@@ -29,7 +29,7 @@ pub enum WriterError {
     InvalidConfig(String),
     /// The writer is closed (or failed earlier); no more streams can be added.
     Closed,
-    /// More than 65 535 streams.
+    /// More streams than the writer's `max_streams` (at most 65 535).
     TooManyStreams,
     /// A writer thread panicked; the message is the panic's.
     Panicked(String),
@@ -64,7 +64,7 @@ impl fmt::Display for WriterError {
             WriterError::Sink(m) => write!(f, "sink callback failed: {m}"),
             WriterError::InvalidConfig(m) => write!(f, "invalid writer configuration: {m}"),
             WriterError::Closed => f.write_str("writer is closed"),
-            WriterError::TooManyStreams => f.write_str("a capture holds at most 65535 streams"),
+            WriterError::TooManyStreams => f.write_str("too many streams for this writer (max_streams)"),
             WriterError::Panicked(m) => write!(f, "writer thread panicked: {m}"),
         }
     }

@@ -51,6 +51,7 @@ pub struct Writer {
     engine: Arc<EngineShared>,
     thread: Mutex<Option<JoinHandle<()>>>,
     streams: Mutex<Vec<(StreamDef, Arc<QueueShared>)>>,
+    max_streams: u16,
     started: Instant,
 }
 
@@ -148,6 +149,7 @@ impl Writer {
             segment_bytes,
             segment_duration,
             index_interval_bytes,
+            max_streams,
             on_segment,
             on_error,
             on_durable,
@@ -192,6 +194,7 @@ impl Writer {
             engine,
             thread: Mutex::new(Some(thread)),
             streams: Mutex::new(Vec::new()),
+            max_streams,
             started: Instant::now(),
         })
     }
@@ -207,6 +210,9 @@ impl Writer {
             }
         }
         let id = u16::try_from(streams.len()).map_err(|_| WriterError::TooManyStreams)?;
+        if id >= self.max_streams {
+            return Err(WriterError::TooManyStreams);
+        }
         let (producer, consumer) = queue_with_signal(config.queue, Arc::clone(&self.engine.doorbell))
             .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", config.name)))?;
         let def = StreamDef { id, name: config.name, media_type: config.media_type, metadata: config.metadata };
