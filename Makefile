@@ -30,7 +30,7 @@ CBINDGEN_VERSION ?= 0.29.4
 CARGO_PROFILE ?= --release
 
 .PHONY: help test test-rust test-loom lint docs fmt fmt-check test-c test-python header-check \
-        demo bench bench-quick bench-c build install clean
+        demo bench bench-quick bench-c bench-python build install clean
 
 help: ## List the targets
 	@echo "streamq make targets:"
@@ -104,26 +104,15 @@ test-c: ## C and C++ tests against the header and libstreamq (tests/c)
 	    $(MAKE) -C tests/c CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)"; \
 	fi
 
-test-python: ## Python package: build into .venv with pip, run pytest tests/python
+test-python: ## Python package: fresh .venv, pip install ./bindings/python, pytest tests/python
 	@if [ ! -d bindings/python ]; then \
 	    echo "test-python: no bindings/python yet, skipping"; \
 	else \
-	    if [ ! -x "$(VENV_PY)" ]; then \
-	        echo "+ $(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv "$(VENV)"; \
-	    fi; \
-	    export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1; \
-	    "$(VENV_PY)" -m pip install --quiet --upgrade pip; \
-	    "$(VENV_PY)" -m pip install --quiet maturin pytest numpy; \
-	    echo "+ pip install ./bindings/python"; \
-	    "$(VENV_PY)" -m pip install --quiet --force-reinstall --no-deps --no-build-isolation ./bindings/python; \
-	    if [ ! -d tests/python ]; then \
-	        echo "test-python: bindings/python exists but tests/python does not" >&2; exit 1; \
-	    fi; \
-	    echo "+ pytest tests/python"; \
-	    rc=0; "$(VENV_PY)" -m pytest -q tests/python || rc=$$?; \
-	    if [ $$rc -eq 5 ]; then echo "test-python: pytest collected no tests" >&2; exit 1; fi; \
-	    exit $$rc; \
+	    VENV="$(VENV)" PYTHON="$(PYTHON)" CARGO="$(CARGO)" bash bindings/python/run_tests.sh; \
 	fi
+
+bench-python: ## Python Writer MB/s vs the Rust writer, 64 B push ns (uses test-python's .venv)
+	PATH="$(VENV)/bin:$$PATH" $(VENV_PY) bench/python_bench.py
 
 build: ## Release build of the whole workspace
 	$(CARGO) build --workspace --release

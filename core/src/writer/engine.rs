@@ -494,12 +494,14 @@ fn finish(
     match sink.finish() {
         Ok(seg) => {
             mark_durable_all(engine, settings, streams);
+            // The callback runs without the control lock: it may call stats() or
+            // durable_seq(), which take it.
+            if let (Some(seg), Some(cb)) = (&seg, &settings.on_segment) {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(seg)));
+            }
             let mut c = engine.lock();
             c.syncs += 1;
             if let Some(seg) = seg {
-                if let Some(cb) = &settings.on_segment {
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&seg)));
-                }
                 c.segments.push(seg);
             }
             if let Some(h) = c.write_latency.as_mut() {

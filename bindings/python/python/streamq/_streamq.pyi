@@ -1,0 +1,464 @@
+# Hand-written stubs of the compiled module streamq._streamq (keep in step with src/*.rs).
+from __future__ import annotations
+
+import builtins
+import os
+import pathlib
+from typing_extensions import Buffer as _Buffer
+from typing import Any, Callable, Iterable, Iterator, Literal, Optional, Sequence, Union, final
+
+from typing_extensions import Self, disjoint_base
+
+__all__ = [
+    "Buffer",
+    "ClosedError",
+    "CorruptFileError",
+    "EndOfStream",
+    "Error",
+    "Frame",
+    "FrameIterator",
+    "FrameTooLargeError",
+    "GapInfo",
+    "IOError",
+    "LatencySummary",
+    "Queue",
+    "QueueStats",
+    "Reader",
+    "RecoverReport",
+    "Report",
+    "Reservation",
+    "SMALL_FRAME_BYTES",
+    "SegmentInfo",
+    "Stream",
+    "StreamInfo",
+    "StreamReport",
+    "StreamVerify",
+    "TimeoutError",
+    "VerifyReport",
+    "WAIT_SLICE_SECONDS",
+    "WouldBlockError",
+    "Writer",
+    "WriterError",
+    "WriterIOError",
+    "__version__",
+    "_shutdown",
+    "recover",
+]
+__version__: str
+WAIT_SLICE_SECONDS: float
+SMALL_FRAME_BYTES: int
+
+_Policy = Literal["block", "fail", "drop_newest", "drop_oldest"]
+_StrPath = Union[str, os.PathLike[str]]
+# Any C-contiguous object supporting the buffer protocol: bytes, bytearray, memoryview,
+# array.array, numpy arrays of any dtype (taken as raw bytes).
+_BufferLike = _Buffer
+
+# ---- exceptions -------------------------------------------------------------------------
+
+class Error(Exception):
+    """Base class of every streamq error."""
+
+class ClosedError(Error):
+    """The queue, stream, writer or reader is closed."""
+
+class EndOfStream(ClosedError):
+    """Every producer closed and the queue is drained (or the consumer closed)."""
+
+class TimeoutError(Error, builtins.TimeoutError):
+    """A blocking call's timeout passed."""
+
+class WouldBlockError(Error):
+    """The queue is full and the call may not wait (policy "fail", or timeout=0)."""
+
+class FrameTooLargeError(Error, ValueError):
+    """The frame is larger than the queue could ever hold."""
+
+class CorruptFileError(Error):
+    """Not a capture file, an unsupported version, or a damaged record."""
+
+class IOError(Error, OSError):
+    """An operating-system error (errno, strerror, filename)."""
+
+class WriterError(Error):
+    """The writer failed; the one raised by close() carries `.report`."""
+    report: Report
+
+class WriterIOError(WriterError, IOError):
+    """The writer failed on an I/O error (ENOSPC, EIO ...)."""
+
+# ---- records ----------------------------------------------------------------------------
+
+@final
+class LatencySummary:
+    """Latency percentiles in nanoseconds (all 0 when nothing was recorded)."""
+    count: int
+    p50: int
+    p90: int
+    p99: int
+    p999: int
+    max: int
+    mean: int
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class QueueStats:
+    """A snapshot of a queue's counters. frames_pushed == frames_popped +
+    frames_dropped + frames_discarded + frames_queued."""
+    frames_pushed: int
+    frames_popped: int
+    frames_dropped: int
+    frames_dropped_newest: int
+    frames_dropped_oldest: int
+    frames_discarded: int
+    frames_queued: int
+    bytes_pushed: int
+    bytes_popped: int
+    bytes_dropped: int
+    pushes_refused: int
+    level_bytes: int
+    peak_level_bytes: int
+    capacity_bytes: int
+    water_mark_transitions: int
+    above_high_water: bool
+    waiting_producers: int
+    blocked_ns: int
+    push_latency: LatencySummary
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class SegmentInfo:
+    """A finished segment file."""
+    path: str
+    index: int
+    bytes: int
+    frame_ranges: list[tuple[int, int, int]]
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class StreamReport:
+    """Per-stream figures of a writer Report."""
+    id: int
+    name: str
+    frames_written: int
+    bytes_written: int
+    frames_dropped: int
+    frames_dropped_newest: int
+    frames_dropped_oldest: int
+    frames_failed: int
+    durable_seq: Optional[int]
+    last_seq: Optional[int]
+    queue: QueueStats
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class Report:
+    """What a writer did (Writer.close(), Writer.stats)."""
+    frames_written: int
+    bytes_written: int
+    stored_bytes: int
+    frames_dropped: int
+    frames_dropped_newest: int
+    frames_dropped_oldest: int
+    frames_failed: int
+    frames_compressed: int
+    frames_stored_raw: int
+    compression_ratio: float
+    writes: int
+    syncs: int
+    write_latency: LatencySummary
+    seconds: float
+    mb_per_s: float
+    segments: list[SegmentInfo]
+    streams: list[StreamReport]
+    error: Optional[str]
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class StreamInfo:
+    """A stream of a capture file, with its counts."""
+    id: int
+    name: str
+    media_type: str
+    metadata: dict[str, str]
+    frames: int
+    bytes: int
+    stored_bytes: int
+    gap_records: int
+    dropped: int
+    first_seq: Optional[int]
+    last_seq: Optional[int]
+    first_timestamp: Optional[int]
+    last_timestamp: Optional[int]
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class StreamVerify:
+    stream_id: int
+    name: str
+    frames: int
+    bytes: int
+    stored_bytes: int
+    gaps: int
+    dropped: int
+    unexplained_missing: int
+    first_seq: Optional[int]
+    last_seq: Optional[int]
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class VerifyReport:
+    """What Reader.verify() found."""
+    ok: bool
+    segments: int
+    records: int
+    frames: int
+    bytes: int
+    stored_bytes: int
+    bad_frames: int
+    corrupt: int
+    corrupt_bytes: int
+    gaps: int
+    dropped: int
+    unexplained_missing: int
+    truncated_bytes: int
+    first_seq: Optional[int]
+    last_seq: Optional[int]
+    per_stream: list[StreamVerify]
+    clean_close: bool
+    errors: list[str]
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class RecoverReport:
+    """What recover() did."""
+    already_clean: bool
+    original_len: int
+    new_len: int
+    truncated_bytes: int
+    corrupt_regions: int
+    frames: int
+    gaps: int
+    streams: int
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class GapInfo:
+    """A run of lost frames of one stream (a gap record)."""
+    stream_id: int
+    stream: str
+    first_seq: int
+    count: int
+    reason: str
+    host_time: int
+    def to_dict(self) -> dict[str, Any]: ...
+
+# ---- buffers and frames -----------------------------------------------------------------
+
+@final
+class Buffer:
+    """Bytes exported without a copy (buffer protocol); keeps its memory alive."""
+    @property
+    def readonly(self) -> bool: ...
+    def __len__(self) -> int: ...
+
+@final
+class Frame:
+    """One frame from a Queue or a Reader."""
+    @property
+    def seq(self) -> int: ...
+    @property
+    def timestamp(self) -> int:
+        """Device timestamp in ns (the one given to push/write, else the host time)."""
+    @property
+    def host_time(self) -> int:
+        """Host CLOCK_MONOTONIC time of the push, ns."""
+    @property
+    def stream(self) -> Optional[str]: ...
+    @property
+    def stream_id(self) -> Optional[int]: ...
+    @property
+    def data(self) -> Union[memoryview, bytes]:
+        """Read-only memoryview without a copy (bytes for a compressed frame)."""
+    @property
+    def compressed(self) -> bool: ...
+    @property
+    def offset(self) -> Optional[int]: ...
+    @property
+    def segment(self) -> Optional[int]: ...
+    def __len__(self) -> int: ...
+    def __bytes__(self) -> bytes: ...
+
+@final
+class Reservation:
+    """Ring space for one frame, filled in place; committed by a normal exit from
+    `with`, aborted by an exception."""
+    def __enter__(self) -> memoryview: ...
+    def __exit__(self, exc_type: object = None, _exc: object = None, _tb: object = None) -> bool: ...
+    def commit(self) -> Optional[int]: ...
+    def abort(self) -> None: ...
+    @property
+    def buffer(self) -> memoryview: ...
+    @property
+    def seq(self) -> Optional[int]: ...
+    @property
+    def dropped(self) -> bool: ...
+    @property
+    def done(self) -> bool: ...
+    def __len__(self) -> int: ...
+
+# ---- queue ------------------------------------------------------------------------------
+
+@disjoint_base
+class Queue:
+    """Compiled base of streamq.Queue (see its docstring)."""
+    def __new__(
+        cls,
+        capacity: int = ...,
+        high_water: Optional[int] = None,
+        low_water: Optional[int] = None,
+        policy: _Policy = "block",
+        max_frames: Optional[int] = None,
+    ) -> Self: ...
+    def push(self, data: _BufferLike, timeout: Optional[float] = None, timestamp: Optional[int] = None) -> Optional[int]:
+        """Copy one frame in; its seq, or None if the policy dropped it."""
+    def reserve(self, size: int, timeout: Optional[float] = None, timestamp: Optional[int] = None) -> Reservation: ...
+    def pop(self, timeout: Optional[float] = None) -> Frame: ...
+    def pop_batch(self, max_frames: int = 64, max_bytes: int = ..., timeout: Optional[float] = None) -> list[Frame]: ...
+    def close(self) -> None: ...
+    def close_producer(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def stats(self) -> QueueStats: ...
+    def fileno(self) -> int: ...
+    def clear_event(self) -> None: ...
+    @property
+    def is_above_high_water(self) -> bool: ...
+    def wait_below_low(self, timeout: Optional[float] = None) -> bool: ...
+    @property
+    def waiting_consumers(self) -> int: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def max_frame_len(self) -> int: ...
+    @property
+    def policy(self) -> _Policy: ...
+    def __len__(self) -> int: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+# ---- writer -----------------------------------------------------------------------------
+
+@final
+class Stream:
+    """One stream of a Writer."""
+    def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]: ...
+    def reserve(self, size: int, timeout: Optional[float] = None, timestamp: Optional[int] = None) -> Reservation: ...
+    def close(self) -> None: ...
+    @property
+    def stats(self) -> QueueStats: ...
+    @property
+    def durable_seq(self) -> Optional[int]: ...
+    def fileno(self) -> int: ...
+    def clear_event(self) -> None: ...
+    @property
+    def is_above_high_water(self) -> bool: ...
+    def wait_below_low(self, timeout: Optional[float] = None) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def policy(self) -> _Policy: ...
+
+@disjoint_base
+class Writer:
+    """A capture writer (see the package docs)."""
+    def __new__(
+        cls,
+        path: _StrPath,
+        compress: Optional[str] = None,
+        fsync: Union[Literal["close", "always"], int, float, None] = None,
+        segment_size: Optional[int] = None,
+        segment_seconds: Optional[float] = None,
+        capacity: int = ...,
+        policy: _Policy = "block",
+        workers: Optional[int] = None,
+        metadata: Optional[dict[str, Any]] = None,
+        on_error: Optional[Callable[[WriterError], object]] = None,
+        on_segment: Optional[Callable[[SegmentInfo], object]] = None,
+        preallocate: Optional[int] = None,
+    ) -> Self: ...
+    def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]: ...
+    def add_stream(
+        self,
+        name: str,
+        media_type: str = "application/octet-stream",
+        capacity: Optional[int] = None,
+        policy: Optional[_Policy] = None,
+        metadata: Optional[dict[str, Any]] = None,
+    ) -> Stream: ...
+    @property
+    def streams(self) -> list[Stream]: ...
+    def flush(self) -> None: ...
+    def close(self) -> Report: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def stats(self) -> Report: ...
+    @property
+    def durable_seq(self) -> Optional[int]: ...
+    @property
+    def durable_seqs(self) -> dict[str, Optional[int]]: ...
+    @property
+    def error(self) -> Optional[WriterError]: ...
+    @property
+    def path(self) -> pathlib.Path: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+# ---- reader -----------------------------------------------------------------------------
+
+@final
+class FrameIterator:
+    def __iter__(self) -> Iterator[Frame]: ...
+    def __next__(self) -> Frame: ...
+
+@final
+class Reader:
+    """A capture file (or its segment files), memory-mapped; frames read in place."""
+    def __new__(cls, path: Union[_StrPath, Sequence[_StrPath]], stream: Union[str, int, None] = None) -> Self: ...
+    def __iter__(self) -> FrameIterator: ...
+    def file_order(self) -> FrameIterator: ...
+    def seek(self, seq: Optional[int] = None, timestamp: Optional[int] = None) -> FrameIterator: ...
+    @property
+    def streams(self) -> list[StreamInfo]: ...
+    @property
+    def stream(self) -> Optional[str]: ...
+    @property
+    def gaps(self) -> list[GapInfo]: ...
+    def verify(self) -> VerifyReport: ...
+    @property
+    def is_clean(self) -> bool: ...
+    @property
+    def segment_count(self) -> int: ...
+    @property
+    def paths(self) -> list[pathlib.Path]: ...
+    def __len__(self) -> int: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *args: object) -> bool: ...
+
+def recover(path: _StrPath) -> RecoverReport: ...
+def _shutdown() -> None: ...
