@@ -78,6 +78,7 @@ pub(crate) struct EngineSettings {
     pub(crate) compress_workers: usize,
     pub(crate) max_write_bytes: usize,
     pub(crate) fsync: FsyncPolicy,
+    pub(crate) linger: std::time::Duration,
     pub(crate) on_segment: Option<SegmentCallback>,
     pub(crate) on_error: Option<ErrorCallback>,
     pub(crate) on_durable: Option<DurableCallback>,
@@ -117,6 +118,8 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
     let mut unsynced_bytes = 0u64;
     let mut last_sync = Instant::now();
     let mut staging: Vec<u8> = Vec::new();
+    // Whether the writer already napped since its last productive round.
+    let mut lingered = true;
 
     loop {
         // 1. Adopt streams added since the last round.
@@ -215,6 +218,13 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 }
                 continue;
             }
+            if !lingered && !settings.linger.is_zero() && !closing {
+                // Batching, not synchronisation: nap unregistered so producers publish
+                // without a wake-up syscall; then look again, and sleep for real if idle.
+                lingered = true;
+                std::thread::sleep(settings.linger);
+                continue;
+            }
             let shareds: Vec<(Arc<QueueShared>, bool)> = streams.iter().map(|s| (Arc::clone(&s.shared), s.ended)).collect();
             let eng = Arc::clone(&engine);
             engine.doorbell.wait_until(deadline, || {
@@ -225,6 +235,8 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             });
             continue;
         }
+
+        lingered = false;
 
         // 3. Gaps of the batches held in place: every drop record up to their last frame.
         let mut held = Vec::with_capacity(batches.len());
