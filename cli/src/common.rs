@@ -107,6 +107,15 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
+/// A usage failure unless `p` exists and is not a directory.
+pub fn check_regular_file(p: &std::path::Path) -> Result<(), Failure> {
+    match std::fs::metadata(p) {
+        Err(e) => Err(Failure::usage(format!("cannot open {}: {}", p.display(), io_msg(&e)))),
+        Ok(m) if m.is_dir() => Err(Failure::usage(format!("cannot open {}: is a directory", p.display()))),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Checks that every path is a readable regular file (clear messages for the usual
 /// mistakes), then opens them as one capture.
 pub fn open_capture(paths: &[PathBuf]) -> Result<(Reader, Vec<PathBuf>), Failure> {
@@ -115,28 +124,9 @@ pub fn open_capture(paths: &[PathBuf]) -> Result<(Reader, Vec<PathBuf>), Failure
         return Err(Failure::usage("no capture file given"));
     }
     for p in &paths {
-        match std::fs::metadata(p) {
-            Err(e) => {
-                return Err(Failure::usage(format!(
-                    "cannot open {}: {}",
-                    p.display(),
-                    io_msg(&e)
-                )));
-            }
-            Ok(m) if m.is_dir() => {
-                return Err(Failure::usage(format!(
-                    "cannot open {}: is a directory",
-                    p.display()
-                )));
-            }
-            Ok(_) => {}
-        }
+        check_regular_file(p)?;
         if let Err(e) = std::fs::File::open(p) {
-            return Err(Failure::usage(format!(
-                "cannot open {}: {}",
-                p.display(),
-                io_msg(&e)
-            )));
+            return Err(Failure::usage(format!("cannot open {}: {}", p.display(), io_msg(&e))));
         }
     }
     let reader = Reader::open_segments(&paths).map_err(reader_failure)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 use streamq::reader::{self, ReaderError};
 
-use crate::common::{CmdResult, EXIT_OK, Failure, expand_paths, io_msg, reader_failure};
+use crate::common::{CmdResult, EXIT_OK, Failure, check_regular_file, expand_paths, io_msg, reader_failure};
 
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = "\
@@ -28,22 +28,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> CmdResult {
     for p in expand_paths(&args.paths) {
-        match std::fs::metadata(&p) {
-            Err(e) => {
-                return Err(Failure::usage(format!(
-                    "cannot open {}: {}",
-                    p.display(),
-                    io_msg(&e)
-                )));
-            }
-            Ok(m) if m.is_dir() => {
-                return Err(Failure::usage(format!(
-                    "cannot open {}: is a directory",
-                    p.display()
-                )));
-            }
-            Ok(_) => {}
-        }
+        check_regular_file(&p)?;
         let r = match reader::recover(&p) {
             Ok(r) => r,
             Err(ReaderError::Io { path, source }) => {
