@@ -1,9 +1,10 @@
 //! `streamq record`: a synthetic Kinect-style sensor through the real engine.
 
+use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -158,6 +159,24 @@ pub struct Args {
     /// How long to record (frames = duration × rate).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
+    /// Record exactly this many frames of the first stream instead (the duration is
+    /// FRAMES / --fps; other streams keep their rates over that time).
+    #[arg(long, value_name = "FRAMES", conflicts_with = "duration")]
+    pub frames: Option<u64>,
+    /// Cycle N frames generated before the start instead of synthesising each frame:
+    /// for benchmarks, where the synthetic source must not be the bottleneck. Frame n
+    /// then carries frame n % N's content (recorded in the stream metadata, so
+    /// `verify --check-synthetic` still checks every byte).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub frame_pool: Option<u64>,
+    /// With --segment-size/--segment-duration: keep only the newest K finished segments,
+    /// deleting older ones as new ones finish (a rolling recording of bounded disk use).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_segments: Option<u32>,
+    /// Write the first stream's push latencies (ns, one per line, in frame order, as the
+    /// source measured them around each push) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub latencies_out: Option<PathBuf>,
     /// Pace frames to the wall clock (real) or push as fast as possible (max).
     #[arg(long, value_enum, default_value_t = Rate::Real)]
     pub rate: Rate,
@@ -240,6 +259,8 @@ struct SourceResult {
     refused: u64,
     /// Why it stopped early.
     error: Option<String>,
+    /// Push latencies in frame order (`--latencies-out`).
+    latencies_ns: Vec<u64>,
 }
 
 struct Source {
@@ -248,32 +269,62 @@ struct Source {
     handle: JoinHandle<SourceResult>,
 }
 
-fn produce(
-    mut producer: StreamProducer,
-    generator: Generator,
-    frames: u64,
+/// Where a source thread gets its frames.
+enum FrameSource {
+    /// Synthesise frame n when it is due.
+    Generate(Generator),
+    /// Cycle frames made before the start (`--frame-pool`).
+    Pool(Vec<Vec<u8>>),
+}
+
+/// What one source thread is told to do.
+struct SourcePlan {
+    spec: StreamSpec,
+    frames: FrameSource,
+    count: u64,
     rate: Rate,
     start: Instant,
-    stop: Arc<AtomicBool>,
-) -> SourceResult {
+    /// Record each push's latency (`--latencies-out`).
+    record_latencies: bool,
+}
+
+fn produce(mut producer: StreamProducer, plan: SourcePlan, stop: Arc<AtomicBool>) -> SourceResult {
     let mut r = SourceResult::default();
-    let spec = generator.spec().clone();
-    let mut buf = vec![0u8; spec.frame_bytes];
-    for n in 0..frames {
+    let spec = &plan.spec;
+    let mut buf = match &plan.frames {
+        FrameSource::Generate(_) => vec![0u8; spec.frame_bytes],
+        FrameSource::Pool(_) => Vec::new(),
+    };
+    if plan.record_latencies {
+        r.latencies_ns = Vec::with_capacity(usize::try_from(plan.count).unwrap_or(0).min(1 << 26));
+    }
+    for n in 0..plan.count {
         if stop.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed) {
             break;
         }
         let ts = spec.ts_of_index(n);
-        generator.fill(n, &mut buf);
-        if rate == Rate::Real {
-            let due = start + Duration::from_nanos(ts);
+        let frame: &[u8] = match &plan.frames {
+            FrameSource::Generate(g) => {
+                g.fill(n, &mut buf);
+                &buf
+            }
+            FrameSource::Pool(pool) => &pool[(n % pool.len() as u64) as usize],
+        };
+        if plan.rate == Rate::Real {
+            let due = plan.start + Duration::from_nanos(ts);
             let now = Instant::now();
             if due > now {
                 std::thread::sleep(due - now);
             }
         }
         r.offered += 1;
-        match producer.push_at(&buf, ts) {
+        let t0 = plan.record_latencies.then(Instant::now);
+        let pushed = producer.push_at(frame, ts);
+        if let Some(t0) = t0 {
+            r.latencies_ns
+                .push(u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        }
+        match pushed {
             Ok(_) => {}
             Err(PushError::WouldBlock | PushError::Timeout) => r.refused += 1,
             Err(PushError::Closed) => {
@@ -350,7 +401,28 @@ pub fn run(args: Args) -> CmdResult {
         .iter()
         .map(|&k| StreamSpec::new(k, frame_size, args.fps))
         .collect();
-    let secs = args.duration.as_secs_f64();
+    let secs = match args.frames {
+        Some(n) => n as f64 / args.fps,
+        None => args.duration.as_secs_f64(),
+    };
+    if let Some(pool) = args.frame_pool {
+        let bytes: u64 = specs.iter().map(|s| s.frame_bytes as u64 * pool).sum();
+        if bytes > 1 << 30 {
+            return Err(Failure::usage(format!(
+                "--frame-pool {pool} would hold {} of frames; use a smaller pool",
+                human_bytes(bytes)
+            )));
+        }
+    }
+    let specs: Vec<StreamSpec> = specs
+        .into_iter()
+        .map(|s| s.with_frame_pool(args.frame_pool))
+        .collect();
+    if args.keep_segments.is_some() && args.segment_size.is_none() && args.segment_duration.is_none() {
+        return Err(Failure::usage(
+            "--keep-segments needs --segment-size or --segment-duration",
+        ));
+    }
 
     let mut config = WriterConfig::capture_file(&args.path)
         .metadata("recorder", concat!("streamq-cli ", env!("CARGO_PKG_VERSION")))
@@ -365,6 +437,25 @@ pub fn run(args: Args) -> CmdResult {
     }
     if let Some(d) = args.segment_duration {
         config = config.segment_duration(d);
+    }
+    let deleted = Arc::new(AtomicU64::new(0));
+    if let Some(keep) = args.keep_segments {
+        let finished = Mutex::new(VecDeque::<PathBuf>::new());
+        let deleted = Arc::clone(&deleted);
+        config = config.on_segment(move |seg| {
+            let mut finished = finished.lock().unwrap_or_else(|p| p.into_inner());
+            finished.push_back(seg.path.clone());
+            while finished.len() > keep as usize {
+                if let Some(old) = finished.pop_front() {
+                    match std::fs::remove_file(&old) {
+                        Ok(()) => {
+                            deleted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => eprintln!("streamq: cannot delete old segment {}: {e}", old.display()),
+                    }
+                }
+            }
+        });
     }
     match args.throttle {
         Some(0) => return Err(Failure::usage("--throttle must be positive")),
@@ -406,17 +497,34 @@ pub fn run(args: Args) -> CmdResult {
         producers.push(p);
     }
 
+    // Pools are made before the clock starts: their cost is not part of the recording.
+    let mut frame_sources: Vec<FrameSource> = specs
+        .iter()
+        .map(|spec| {
+            let g = Generator::new(spec.clone());
+            match args.frame_pool {
+                Some(n) => FrameSource::Pool((0..n).map(|k| g.frame(k)).collect()),
+                None => FrameSource::Generate(g),
+            }
+        })
+        .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut sources = Vec::new();
-    for (spec, producer) in specs.iter().zip(producers) {
+    for (i, (spec, producer)) in specs.iter().zip(producers).enumerate() {
         let frames = (secs * spec.hz).round().max(0.0) as u64;
-        let generator = Generator::new(spec.clone());
+        let plan = SourcePlan {
+            spec: spec.clone(),
+            frames: frame_sources.remove(0),
+            count: frames,
+            rate: args.rate,
+            start,
+            record_latencies: i == 0 && args.latencies_out.is_some(),
+        };
         let stop = Arc::clone(&stop);
-        let rate = args.rate;
         let handle = std::thread::Builder::new()
             .name(format!("source-{}", spec.kind))
-            .spawn(move || produce(producer, generator, frames, rate, start, stop))
+            .spawn(move || produce(producer, plan, stop))
             .map_err(|e| Failure::fail(format!("cannot start a source thread: {e}")))?;
         sources.push(Source {
             spec: spec.clone(),
@@ -521,9 +629,18 @@ pub fn run(args: Args) -> CmdResult {
             (*e.report, Some(msg))
         }
     };
-    let error = error.or_else(|| results.iter().find_map(|(_, _, r)| r.error.clone()));
+    let mut error = error.or_else(|| results.iter().find_map(|(_, _, r)| r.error.clone()));
+    if let (Some(path), Some((_, _, r))) = (&args.latencies_out, results.first())
+        && let Err(e) = write_latencies(path, &r.latencies_ns)
+    {
+        error.get_or_insert(format!("cannot write {}: {e}", path.display()));
+    }
     let interrupted = INTERRUPTED.load(Ordering::Relaxed);
-    summarize(&args, &report, &results, error.as_deref(), interrupted);
+    let extra = Extra {
+        segments_deleted: deleted.load(Ordering::Relaxed),
+        usage: ProcessUsage::now(),
+    };
+    summarize(&args, &report, &results, error.as_deref(), interrupted, &extra);
     match error {
         Some(e) => {
             if !args.json {
@@ -535,12 +652,55 @@ pub fn run(args: Args) -> CmdResult {
     }
 }
 
+fn write_latencies(path: &std::path::Path, ns: &[u64]) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for v in ns {
+        writeln!(out, "{v}")?;
+    }
+    out.flush()
+}
+
+/// CPU time and peak memory of this process so far.
+struct ProcessUsage {
+    cpu_seconds: f64,
+    max_rss_bytes: u64,
+}
+
+impl ProcessUsage {
+    fn now() -> ProcessUsage {
+        // SAFETY: getrusage writes a plain C struct we own; a zeroed rusage is valid.
+        let ru = unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            if libc::getrusage(libc::RUSAGE_SELF, &mut ru) != 0 {
+                return ProcessUsage {
+                    cpu_seconds: 0.0,
+                    max_rss_bytes: 0,
+                };
+            }
+            ru
+        };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        ProcessUsage {
+            cpu_seconds: secs(ru.ru_utime) + secs(ru.ru_stime),
+            // Linux reports ru_maxrss in KiB.
+            max_rss_bytes: u64::try_from(ru.ru_maxrss).unwrap_or(0) * 1024,
+        }
+    }
+}
+
+/// Figures of the run beyond the writer's report.
+struct Extra {
+    segments_deleted: u64,
+    usage: ProcessUsage,
+}
+
 fn summarize(
     args: &Args,
     report: &WriterReport,
     results: &[(StreamSpec, u64, SourceResult)],
     error: Option<&str>,
     interrupted: bool,
+    extra: &Extra,
 ) {
     let (pushed, _, peak) = totals(report);
     let refused: u64 = results.iter().map(|(_, _, r)| r.refused).sum();
@@ -614,6 +774,10 @@ fn summarize(
             "peak_queue_bytes": peak,
             "durable_seq": report.streams.first().and_then(|s| s.durable_seq),
             "segments": report.segments.len(),
+            "segments_deleted": extra.segments_deleted,
+            "frame_pool": args.frame_pool,
+            "cpu_seconds": round3(extra.usage.cpu_seconds),
+            "max_rss_bytes": extra.usage.max_rss_bytes,
             "error": error,
             "streams": streams,
         });

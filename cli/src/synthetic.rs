@@ -101,6 +101,9 @@ pub struct StreamSpec {
     pub width: usize,
     /// Image height in pixels (1 for IMU).
     pub height: usize,
+    /// When set, the source cycled this many pre-generated frames: frame `n` holds the
+    /// content of frame `n % pool` (benchmarks, where synthesis must not be the cost).
+    pub frame_pool: Option<u64>,
 }
 
 /// Picks an image width that divides `pixels`, preferring camera-like widths and a
@@ -111,7 +114,12 @@ fn choose_width(pixels: usize) -> usize {
         .iter()
         .copied()
         .find(|&w| pixels >= w && pixels.is_multiple_of(w) && pixels / w >= w / 2)
-        .or_else(|| WIDTHS.iter().copied().find(|&w| pixels >= w && pixels.is_multiple_of(w)))
+        .or_else(|| {
+            WIDTHS
+                .iter()
+                .copied()
+                .find(|&w| pixels >= w && pixels.is_multiple_of(w))
+        })
         .unwrap_or(1)
 }
 
@@ -138,6 +146,21 @@ impl StreamSpec {
             hz,
             width,
             height,
+            frame_pool: None,
+        }
+    }
+
+    /// This spec with a pool of `n` pre-generated frames (see [`frame_pool`](Self::frame_pool)).
+    pub fn with_frame_pool(mut self, n: Option<u64>) -> StreamSpec {
+        self.frame_pool = n.filter(|&n| n > 0);
+        self
+    }
+
+    /// The generator frame whose content frame `n` carries.
+    pub fn content_index(&self, n: u64) -> u64 {
+        match self.frame_pool {
+            Some(pool) => n % pool,
+            None => n,
         }
     }
 
@@ -172,6 +195,9 @@ impl StreamSpec {
         if !units.is_empty() {
             m.push(("units".to_string(), units.to_string()));
         }
+        if let Some(pool) = self.frame_pool {
+            m.push(("frame_pool".to_string(), pool.to_string()));
+        }
         m
     }
 
@@ -193,12 +219,17 @@ impl StreamSpec {
         if !(hz.is_finite() && hz > 0.0) {
             return None;
         }
+        let frame_pool = match get("frame_pool") {
+            Some(v) => Some(v.parse::<u64>().ok().filter(|&n| n > 0)?),
+            None => None,
+        };
         Some(StreamSpec {
             kind,
             frame_bytes,
             hz,
             width,
             height,
+            frame_pool,
         })
     }
 }

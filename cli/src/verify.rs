@@ -70,7 +70,7 @@ fn check_synthetic(reader: &Reader, errors: &mut Vec<String>) -> SynthCounts {
         c.0 += 1;
         let n = g.spec().index_of_ts(f.device_ts_ns);
         buf.resize(g.spec().frame_bytes, 0);
-        g.fill(n, &mut buf);
+        g.fill(g.spec().content_index(n), &mut buf);
         let same = match f.data() {
             Ok(d) => *d == buf[..],
             Err(_) => false,
