@@ -839,6 +839,12 @@ typedef struct streamq_writer_config {
    */
   size_t max_write_bytes;
   /**
+   * O_DIRECT capture files: writes kept in flight on I/O threads while the writer
+   * prepares the next (default 2; 0 writes synchronously; at most 64). Frames count
+   * as written only once their write has returned.
+   */
+  uint32_t writes_in_flight;
+  /**
    * One of `streamq_fsync` (default `STREAMQ_FSYNC_ON_CLOSE`).
    */
   uint32_t fsync_policy;
@@ -847,7 +853,8 @@ typedef struct streamq_writer_config {
    */
   uint64_t fsync_interval;
   /**
-   * Disk space reserved ahead with `fallocate` (default 64 MiB; 0 disables).
+   * Disk space reserved ahead with `fallocate` (default 0: off; on ext4 it slows
+   * O_DIRECT writes, which must convert the reserved extents).
    */
   uint64_t preallocate_bytes;
   /**
@@ -1584,8 +1591,8 @@ uint32_t streamq_version_number(void);
 const char *streamq_version(void);
 
 /**
- * Defaults: no path, capture file, no compression, fsync on close, 8 MiB writes, 64 MiB
- * preallocation, no segments, no callbacks.
+ * Defaults: no path, capture file, no compression, fsync on close, 8 MiB writes, 2
+ * writes in flight, no preallocation, no segments, no callbacks.
  */
 struct streamq_writer_config streamq_writer_config_default(void);
 

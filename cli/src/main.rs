@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Record a synthetic Kinect-style sensor (depth, color, IR, IMU) through the engine.
-    Record(record::Args),
+    Record(Box<record::Args>),
     /// Check every record of a capture (CRCs, compression, sequence continuity, trailer).
     Verify(verify::Args),
     /// Show a capture's metadata, streams, counts and segments.
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
         }
     }
     let result: CmdResult = match std::panic::catch_unwind(move || match cli.command {
-        Command::Record(a) => record::run(a),
+        Command::Record(a) => record::run(*a),
         Command::Verify(a) => verify::run(a),
         Command::Info(a) => info::run(a),
         Command::Cat(a) => cat::run(a),

@@ -198,6 +198,13 @@ pub struct Args {
     /// Start a new segment file after this long.
     #[arg(long, value_parser = parse_duration)]
     pub segment_duration: Option<Duration>,
+    /// O_DIRECT writes kept in flight while the next batch is prepared (0 = write
+    /// synchronously from the writer thread).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=64))]
+    pub writes_in_flight: u64,
+    /// Reserve disk space this far ahead of the end of the file (0 = off).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub preallocate: Option<u64>,
     /// Streams to record: depth, color, ir, imu (comma-separated).
     #[arg(long, default_value = "depth", value_parser = parse_streams)]
     pub streams: StreamList,
@@ -431,6 +438,10 @@ pub fn run(args: Args) -> CmdResult {
         .fsync(args.fsync);
     if let Some(level) = args.compress.0 {
         config = config.zstd(level);
+    }
+    config = config.writes_in_flight(args.writes_in_flight as usize);
+    if let Some(b) = args.preallocate {
+        config = config.preallocate(b);
     }
     if let Some(b) = args.segment_size {
         config = config.segment_bytes(b);

@@ -22,7 +22,8 @@ const FRAME: usize = 900 * 1024;
 const VOLUME: u64 = 256 << 20;
 
 fn bench_dir() -> PathBuf {
-    let d = std::env::var_os("STREAMQ_BENCH_DIR").map_or_else(|| PathBuf::from("../target/bench-io"), PathBuf::from);
+    let d = std::env::var_os("STREAMQ_BENCH_DIR")
+        .map_or_else(|| PathBuf::from("../target/bench-io"), PathBuf::from);
     std::fs::create_dir_all(&d).expect("bench dir");
     d
 }
@@ -74,7 +75,9 @@ fn dd_direct(bytes: u64) -> Duration {
 fn streamq_write(bytes: u64, cfg: impl Fn(PathBuf) -> WriterConfig, frames: &[Vec<u8>]) -> Duration {
     let path = bench_dir().join("bench.sqcap");
     let writer = Writer::start(cfg(path.clone())).expect("writer");
-    let mut p = writer.add_stream(StreamConfig::new("depth", "depth/u16").capacity(256 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("depth", "depth/u16").capacity(256 << 20))
+        .unwrap();
     let n = bytes / FRAME as u64;
     let t0 = Instant::now();
     for i in 0..n {
@@ -90,15 +93,44 @@ fn streamq_write(bytes: u64, cfg: impl Fn(PathBuf) -> WriterConfig, frames: &[Ve
 fn disk(c: &mut Criterion) {
     let frames: Vec<Vec<u8>> = (0..8).map(|i| vec![i as u8; FRAME]).collect();
     let mut g = c.benchmark_group("disk_900k");
-    g.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Bytes(VOLUME));
-    g.bench_function("dd_direct_4m", |b| b.iter_custom(|iters| (0..iters).map(|_| dd_direct(VOLUME)).sum()));
+    g.bench_function("dd_direct_4m", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| dd_direct(VOLUME)).sum())
+    });
     g.bench_function("streamq_direct", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| streamq_write(VOLUME, WriterConfig::capture_file, &frames)).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| streamq_write(VOLUME, WriterConfig::capture_file, &frames))
+                .sum()
+        })
+    });
+    g.bench_function("streamq_direct_no_pipeline", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    streamq_write(
+                        VOLUME,
+                        |p| WriterConfig::capture_file(p).writes_in_flight(0),
+                        &frames,
+                    )
+                })
+                .sum()
+        })
     });
     g.bench_function("streamq_buffered", |b| {
         b.iter_custom(|iters| {
-            (0..iters).map(|_| streamq_write(VOLUME, |p| WriterConfig::capture_file(p).direct_io(false), &frames)).sum()
+            (0..iters)
+                .map(|_| {
+                    streamq_write(
+                        VOLUME,
+                        |p| WriterConfig::capture_file(p).direct_io(false),
+                        &frames,
+                    )
+                })
+                .sum()
         })
     });
     g.finish();
@@ -107,14 +139,22 @@ fn disk(c: &mut Criterion) {
 fn zstd_workers(c: &mut Criterion) {
     let frames: Vec<Vec<u8>> = (0..30).map(depth_frame).collect();
     let mut g = c.benchmark_group("zstd_workers");
-    g.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .warm_up_time(Duration::from_secs(1));
     let volume = 128u64 << 20;
     g.throughput(Throughput::Bytes(volume));
     for workers in [1usize, 2] {
         g.bench_with_input(BenchmarkId::from_parameter(workers), &workers, |b, &w| {
             b.iter_custom(|iters| {
                 (0..iters)
-                    .map(|_| streamq_write(volume, |p| WriterConfig::capture_file(p).zstd(1).compress_workers(w), &frames))
+                    .map(|_| {
+                        streamq_write(
+                            volume,
+                            |p| WriterConfig::capture_file(p).zstd(1).compress_workers(w),
+                            &frames,
+                        )
+                    })
                     .sum()
             })
         });
@@ -139,7 +179,9 @@ fn latency_report() {
     // Real-rate Kinect: 30 fps for 10 s; the producer never waits for the disk.
     let path = bench_dir().join("lat.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path)).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("depth", "depth/u16").capacity(256 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("depth", "depth/u16").capacity(256 << 20))
+        .unwrap();
     let t0 = Instant::now();
     for i in 0..300u64 {
         let due = t0 + Duration::from_nanos(i * 1_000_000_000 / 30);
@@ -153,8 +195,16 @@ fn latency_report() {
     let r = writer.close().unwrap();
     let _ = std::fs::remove_file(path);
     let l = s.push_latency;
-    println!("kinect_30fps_900k: frames={} drops={} memcpy_p50={}ns push_p50={}ns p99={}ns p99.9={}ns max={}ns",
-        r.frames_written, r.frames_dropped(), memcpy_p50, l.p50, l.p99, l.p999, l.max);
+    println!(
+        "kinect_30fps_900k: frames={} drops={} memcpy_p50={}ns push_p50={}ns p99={}ns p99.9={}ns max={}ns",
+        r.frames_written,
+        r.frames_dropped(),
+        memcpy_p50,
+        l.p50,
+        l.p99,
+        l.p999,
+        l.max
+    );
     println!(
         "kinect_30fps_900k: p99.9/memcpy = {:.2} (target <= 2), max = {:.3} ms (target <= 1)",
         l.p999 as f64 / memcpy_p50 as f64,

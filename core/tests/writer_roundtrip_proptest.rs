@@ -40,22 +40,39 @@ fn frames() -> impl Strategy<Value = Vec<FrameSpec>> {
         1 => 200_000usize..=4 << 20,
     ];
     prop::collection::vec(
-        (len, 0u8..3, any::<u64>(), any::<u64>()).prop_map(|(len, kind, seed, ts)| FrameSpec { len, kind, seed, ts }),
+        (len, 0u8..3, any::<u64>(), any::<u64>()).prop_map(|(len, kind, seed, ts)| FrameSpec {
+            len,
+            kind,
+            seed,
+            ts,
+        }),
         1..24,
     )
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Sink {
-    File { zstd: bool, direct: bool, segmented: bool, fsync_always: bool },
+    File {
+        zstd: bool,
+        direct: bool,
+        segmented: bool,
+        fsync_always: bool,
+        in_flight: usize,
+    },
     Directory,
     Callback,
 }
 
 fn sinks() -> impl Strategy<Value = Sink> {
     prop_oneof![
-        6 => (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())
-            .prop_map(|(zstd, direct, segmented, fsync_always)| Sink::File { zstd, direct, segmented, fsync_always }),
+        6 => (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), 0usize..=3)
+            .prop_map(|(zstd, direct, segmented, fsync_always, in_flight)| Sink::File {
+                zstd,
+                direct,
+                segmented,
+                fsync_always,
+                in_flight
+            }),
         1 => Just(Sink::Directory),
         1 => Just(Sink::Callback),
     ]
@@ -66,8 +83,17 @@ fn run(specs: &[FrameSpec], sink: Sink) {
     let path = dir.path().join("p.sqcap");
     let got = Arc::new(Mutex::new(Vec::new()));
     let cfg = match sink {
-        Sink::File { zstd, direct, segmented, fsync_always } => {
-            let mut c = WriterConfig::capture_file(&path).direct_io(direct).max_write_bytes(1 << 20);
+        Sink::File {
+            zstd,
+            direct,
+            segmented,
+            fsync_always,
+            in_flight,
+        } => {
+            let mut c = WriterConfig::capture_file(&path)
+                .direct_io(direct)
+                .writes_in_flight(in_flight)
+                .max_write_bytes(1 << 20);
             if zstd {
                 c = c.zstd(1).compress_workers(2);
             }
@@ -84,14 +110,18 @@ fn run(specs: &[FrameSpec], sink: Sink) {
             let g = Arc::clone(&got);
             WriterConfig::callback(move |ev| {
                 if let SinkEvent::Frame(f) = ev {
-                    g.lock().unwrap().push((f.info.seq, f.info.timestamp_ns, f.data.to_vec()));
+                    g.lock()
+                        .unwrap()
+                        .push((f.info.seq, f.info.timestamp_ns, f.data.to_vec()));
                 }
                 Ok(())
             })
         }
     };
     let writer = Writer::start(cfg).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(12 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(12 << 20))
+        .unwrap();
     for f in specs {
         assert!(p.push_at(&bytes(f), f.ts).unwrap().is_queued());
     }
@@ -109,7 +139,9 @@ fn run(specs: &[FrameSpec], sink: Sink) {
             };
             let v = r.verify();
             assert!(v.is_ok(), "{v:?}");
-            r.frames().map(|f| (f.seq, f.device_ts_ns, f.data().unwrap().into_owned())).collect()
+            r.frames()
+                .map(|f| (f.seq, f.device_ts_ns, f.data().unwrap().into_owned()))
+                .collect()
         }
         Sink::Directory => (0..specs.len() as u64)
             .map(|seq| {
@@ -123,7 +155,12 @@ fn run(specs: &[FrameSpec], sink: Sink) {
     for (i, (f, (seq, ts, data))) in specs.iter().zip(read).enumerate() {
         assert_eq!(seq, i as u64);
         assert_eq!(ts, f.ts);
-        assert!(data == bytes(f), "frame {i} ({} bytes, kind {}) differs", f.len, f.kind);
+        assert!(
+            data == bytes(f),
+            "frame {i} ({} bytes, kind {}) differs",
+            f.len,
+            f.kind
+        );
     }
 }
 

@@ -100,11 +100,16 @@ pub struct streamq_writer_config {
     pub io_workers: u32,
     /// Largest coalesced vectored write in bytes (default 8 MiB; at least 4096).
     pub max_write_bytes: usize,
+    /// O_DIRECT capture files: writes kept in flight on I/O threads while the writer
+    /// prepares the next (default 2; 0 writes synchronously; at most 64). Frames count
+    /// as written only once their write has returned.
+    pub writes_in_flight: u32,
     /// One of `streamq_fsync` (default `STREAMQ_FSYNC_ON_CLOSE`).
     pub fsync_policy: u32,
     /// Bytes (`STREAMQ_FSYNC_EVERY_BYTES`) or milliseconds (`STREAMQ_FSYNC_EVERY_MS`).
     pub fsync_interval: u64,
-    /// Disk space reserved ahead with `fallocate` (default 64 MiB; 0 disables).
+    /// Disk space reserved ahead with `fallocate` (default 0: off; on ext4 it slows
+    /// O_DIRECT writes, which must convert the reserved extents).
     pub preallocate_bytes: u64,
     /// Start a new segment file after this many bytes (0: never, default).
     pub segment_bytes: u64,
@@ -124,8 +129,8 @@ pub struct streamq_writer_config {
     pub callback_user: *mut c_void,
 }
 
-/// Defaults: no path, capture file, no compression, fsync on close, 8 MiB writes, 64 MiB
-/// preallocation, no segments, no callbacks.
+/// Defaults: no path, capture file, no compression, fsync on close, 8 MiB writes, 2
+/// writes in flight, no preallocation, no segments, no callbacks.
 #[unsafe(no_mangle)]
 pub extern "C" fn streamq_writer_config_default() -> streamq_writer_config {
     streamq_writer_config {
@@ -137,9 +142,10 @@ pub extern "C" fn streamq_writer_config_default() -> streamq_writer_config {
         compress_workers: 0,
         io_workers: 0,
         max_write_bytes: 8 << 20,
+        writes_in_flight: 2,
         fsync_policy: streamq_fsync::OnClose as u32,
         fsync_interval: 0,
-        preallocate_bytes: 64 << 20,
+        preallocate_bytes: 0,
         segment_bytes: 0,
         segment_duration_ms: 0,
         max_streams: 0,
@@ -356,6 +362,7 @@ fn writer_config(c: &streamq_writer_config) -> Res<WriterConfig> {
     }
     w = w
         .max_write_bytes(c.max_write_bytes)
+        .writes_in_flight(c.writes_in_flight as usize)
         .preallocate(c.preallocate_bytes);
     w = w.fsync(match c.fsync_policy {
         0 => FsyncPolicy::OnClose,

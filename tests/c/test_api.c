@@ -625,6 +625,10 @@ static void test_writer_config_errors(void) {
     wc.max_write_bytes = 10;
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
     wc.max_write_bytes = 8 << 20;
+    CHECK(wc.writes_in_flight == 2 && wc.preallocate_bytes == 0);
+    wc.writes_in_flight = 65;
+    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
+    wc.writes_in_flight = 2;
     streamq_kv bad_meta[1] = {{"key", NULL}};
     wc.metadata = bad_meta;
     wc.metadata_len = 1;
@@ -677,6 +681,7 @@ static void test_writer_roundtrip(void) {
     wc.metadata_len = 2;
     wc.fsync_policy = STREAMQ_FSYNC_EVERY_BYTES;
     wc.fsync_interval = 1 << 20;
+    wc.writes_in_flight = 0; /* synchronous writes: the other path than the default */
     wc.on_error = on_error;
     wc.on_segment = on_segment;
     wc.on_durable = on_durable;

@@ -70,6 +70,10 @@ def test_bad_arguments(q, capture):
         streamq.Writer(capture, on_error=5)
     with pytest.raises(ValueError, match="policy"):
         streamq.Writer(capture, policy="sometimes")
+    with pytest.raises(ValueError, match="writes_in_flight"):
+        streamq.Writer(capture, writes_in_flight=65)
+    with pytest.raises(OverflowError):
+        streamq.Writer(capture, writes_in_flight=-1)
     with streamq.Writer(capture) as w:
         with pytest.raises(TypeError):
             w.write("text")

@@ -197,3 +197,16 @@ def test_stats_while_recording(capture):
         assert w.stats.frames_written == 5
         assert w.stats.streams[0].queue.push_latency.count == 5
         assert "streamq.Writer" in repr(w) and "streamq.Stream" in repr(s)
+
+
+@pytest.mark.parametrize("in_flight", [0, 1, 4])
+def test_writes_in_flight_round_trip(capture, in_flight):
+    data = frames(30, size=300_000, seed=in_flight)
+    with streamq.Writer(capture, writes_in_flight=in_flight) as w:
+        for d in data:
+            w.write(d)
+        w.flush()
+        assert w.stats.frames_written == 30  # flush waits for writes in flight
+    got = list(streamq.Reader(capture))
+    assert len(got) == 30
+    assert all(np.array_equal(np.frombuffer(f.data, np.uint8), d) for f, d in zip(got, data))

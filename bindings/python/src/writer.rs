@@ -378,7 +378,7 @@ impl Writer {
     #[pyo3(signature = (
         path, compress = None, fsync = None, segment_size = None, segment_seconds = None,
         capacity = DEFAULT_STREAM_CAPACITY, policy = "block", workers = None, metadata = None,
-        on_error = None, on_segment = None, preallocate = None
+        on_error = None, on_segment = None, preallocate = None, writes_in_flight = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -395,6 +395,7 @@ impl Writer {
         on_error: Option<Py<PyAny>>,
         on_segment: Option<Py<PyAny>>,
         preallocate: Option<u64>,
+        writes_in_flight: Option<usize>,
     ) -> PyResult<Self> {
         let policy = parse_policy(policy)?;
         let mut config = WriterConfig::capture_file(&path);
@@ -418,6 +419,9 @@ impl Writer {
         }
         if let Some(p) = preallocate {
             config = config.preallocate(p);
+        }
+        if let Some(n) = writes_in_flight {
+            config = config.writes_in_flight(n);
         }
         for (k, v) in metadata_pairs(metadata)? {
             config = config.metadata(k, v);

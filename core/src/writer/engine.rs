@@ -3,6 +3,7 @@
 //! items to the sink in one write, releases the ring space, syncs, rotates, and answers
 //! flush and close.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
@@ -87,7 +88,6 @@ pub(crate) struct EngineSettings {
 struct StreamState {
     id: u16,
     shared: Arc<QueueShared>,
-    next_seq: u64,
     ended: bool,
     /// DropOldest: copy batches out of the ring instead of holding them during writes.
     copy_out: bool,
@@ -101,12 +101,39 @@ type Round<'a> = (usize, Vec<(FrameInfo, &'a [u8])>);
 /// Frames taken from one stream for one write.
 const MAX_FRAMES_PER_BATCH: usize = 4096;
 
+/// What one accepted write holds, counted once the sink confirms it is stored (a sink
+/// with writes in flight accepts before the disk has them).
+struct Unconfirmed {
+    /// Its number among the sink's `write` calls.
+    no: u64,
+    /// (stream index, frames, payload bytes, last seq).
+    per_stream: Vec<(usize, u64, u64, u64)>,
+    frames_compressed: u64,
+    compressed_raw_bytes: u64,
+    compressed_stored_bytes: u64,
+    frames_stored_raw: u64,
+}
+
+/// Accepted writes not yet confirmed, and how many writes the sink has accepted.
+#[derive(Default)]
+struct InFlight {
+    accepted: u64,
+    writes: VecDeque<Unconfirmed>,
+}
+
 pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: EngineSettings) {
     let pool = match settings.compression {
         Some(_) => match Pool::new(settings.compress_workers, "zstd") {
             Ok(p) => Some(p),
             Err(e) => {
-                fail(&engine, &settings, WriterError::io("start compression workers for", std::path::Path::new("-"), &e), &mut [], &[]);
+                fail(
+                    &engine,
+                    &settings,
+                    WriterError::io("start compression workers for", std::path::Path::new("-"), &e),
+                    &mut [],
+                    &mut InFlight::default(),
+                    sink.as_mut(),
+                );
                 return;
             }
         },
@@ -120,6 +147,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
     let mut staging: Vec<u8> = Vec::new();
     // Whether the writer already napped since its last productive round.
     let mut lingered = true;
+    let mut in_flight = InFlight::default();
 
     loop {
         // 1. Adopt streams added since the last round.
@@ -128,14 +156,20 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             for (def, consumer) in new {
                 if let Err(e) = sink.add_stream(&def) {
                     consumers.push(consumer);
-                    fail(&engine, &settings, e, &mut consumers, &streams);
+                    fail(
+                        &engine,
+                        &settings,
+                        e,
+                        &mut consumers,
+                        &mut in_flight,
+                        sink.as_mut(),
+                    );
                     return;
                 }
                 let copy_out = consumer.shared().policy == crate::OverflowPolicy::DropOldest;
                 streams.push(StreamState {
                     id: def.id,
                     shared: Arc::clone(consumer.shared()),
-                    next_seq: 0,
                     ended: false,
                     copy_out,
                 });
@@ -192,19 +226,61 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         }
 
         if batches.is_empty() && staged.is_empty() {
-            // Nothing queued: trailing gaps, flush answers, the end, or sleep.
+            // Nothing queued: trailing gaps, writes in flight out, flush answers, the
+            // end, or sleep.
             drop(batches);
-            if let Err(e) = write_trailing_gaps(&mut consumers, &mut streams, sink.as_mut()) {
-                fail(&engine, &settings, e, &mut consumers, &streams);
+            if let Err(e) = write_trailing_gaps(&mut consumers, &mut streams, sink.as_mut(), &mut in_flight) {
+                fail(
+                    &engine,
+                    &settings,
+                    e,
+                    &mut consumers,
+                    &mut in_flight,
+                    sink.as_mut(),
+                );
                 return;
             }
-            if let Err(e) = answer_flushes(&engine, &settings, &streams, sink.as_mut(), &mut unsynced_bytes, &mut last_sync) {
-                fail(&engine, &settings, e, &mut consumers, &streams);
+            if let Err(e) = confirm(&engine, sink.as_mut(), &mut in_flight, true) {
+                fail(
+                    &engine,
+                    &settings,
+                    e,
+                    &mut consumers,
+                    &mut in_flight,
+                    sink.as_mut(),
+                );
+                return;
+            }
+            if let Err(e) = answer_flushes(
+                &engine,
+                &settings,
+                &streams,
+                sink.as_mut(),
+                &mut unsynced_bytes,
+                &mut last_sync,
+                &mut in_flight,
+            ) {
+                fail(
+                    &engine,
+                    &settings,
+                    e,
+                    &mut consumers,
+                    &mut in_flight,
+                    sink.as_mut(),
+                );
                 return;
             }
             let closing = engine.lock().closing;
             if closing && !engine.pending.load(Ordering::Acquire) && streams.iter().all(|s| s.ended) {
-                finish(&engine, &settings, sink.as_mut(), &mut consumers, &streams, hist);
+                finish(
+                    &engine,
+                    &settings,
+                    sink.as_mut(),
+                    &mut consumers,
+                    &streams,
+                    hist,
+                    &mut in_flight,
+                );
                 return;
             }
             let deadline = match settings.fsync {
@@ -212,8 +288,23 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 _ => None,
             };
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                if let Err(e) = sync(&engine, &settings, &streams, sink.as_mut(), &mut unsynced_bytes, &mut last_sync) {
-                    fail(&engine, &settings, e, &mut consumers, &streams);
+                if let Err(e) = sync(
+                    &engine,
+                    &settings,
+                    &streams,
+                    sink.as_mut(),
+                    &mut unsynced_bytes,
+                    &mut last_sync,
+                    &mut in_flight,
+                ) {
+                    fail(
+                        &engine,
+                        &settings,
+                        e,
+                        &mut consumers,
+                        &mut in_flight,
+                        sink.as_mut(),
+                    );
                     return;
                 }
                 continue;
@@ -225,7 +316,8 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 std::thread::sleep(settings.linger);
                 continue;
             }
-            let shareds: Vec<(Arc<QueueShared>, bool)> = streams.iter().map(|s| (Arc::clone(&s.shared), s.ended)).collect();
+            let shareds: Vec<(Arc<QueueShared>, bool)> =
+                streams.iter().map(|s| (Arc::clone(&s.shared), s.ended)).collect();
             let eng = Arc::clone(&engine);
             engine.doorbell.wait_until(deadline, || {
                 eng.pending.load(Ordering::Acquire)
@@ -254,7 +346,12 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             .iter()
             .map(|(i, b)| (*i, b.iter().collect()))
             .chain(staged.iter().map(|(i, _, list)| {
-                (*i, list.iter().map(|(info, r)| (*info, &staging[r.clone()])).collect())
+                (
+                    *i,
+                    list.iter()
+                        .map(|(info, r)| (*info, &staging[r.clone()]))
+                        .collect(),
+                )
             }))
             .collect();
 
@@ -270,7 +367,10 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     plan.push((data, !behind && data.len() >= 64));
                 }
             }
-            let to_compress = plan.iter().filter(|(_, c)| *c).map(|(d, _)| (*d, Task::Compress(level)));
+            let to_compress = plan
+                .iter()
+                .filter(|(_, c)| *c)
+                .map(|(d, _)| (*d, Task::Compress(level)));
             let mut results = pool.run(to_compress).into_iter();
             for (_, compress) in &plan {
                 let p = if *compress {
@@ -309,7 +409,12 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     c_stored += p.len() as u64;
                 }
                 k += 1;
-                items.push(Item::Frame(OutFrame { stream: id, info, data, packed: p }));
+                items.push(Item::Frame(OutFrame {
+                    stream: id,
+                    info,
+                    data,
+                    packed: p,
+                }));
                 n += 1;
                 bytes += data.len() as u64;
                 last = info.seq;
@@ -324,24 +429,36 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         drop(items);
         match result {
             Ok(stored) => {
-                for (i, _, _, last) in &per_stream {
-                    streams[*i].next_seq = last + 1;
-                }
+                // The sink holds its own copy now (staged or on file): release the
+                // ring space to the producers. The frames count as written once the
+                // sink confirms them.
                 drop(rounds);
-                drop(held); // releases the ring space to the producers
+                drop(held);
                 unsynced_bytes += stored;
-                let mut c = engine.lock();
-                c.writes += 1;
-                c.stored_bytes += stored;
-                c.frames_compressed += c_frames;
-                c.compressed_raw_bytes += c_raw;
-                c.compressed_stored_bytes += c_stored;
-                c.frames_stored_raw += stored_raw;
-                for (i, n, bytes, last) in per_stream {
-                    let p = &mut c.progress[i];
-                    p.frames_written += n;
-                    p.bytes_written += bytes;
-                    p.last_seq = Some(last);
+                {
+                    let mut c = engine.lock();
+                    c.writes += 1;
+                    c.stored_bytes += stored;
+                }
+                in_flight.writes.push_back(Unconfirmed {
+                    no: in_flight.accepted,
+                    per_stream,
+                    frames_compressed: c_frames,
+                    compressed_raw_bytes: c_raw,
+                    compressed_stored_bytes: c_stored,
+                    frames_stored_raw: stored_raw,
+                });
+                in_flight.accepted += 1;
+                if let Err(e) = confirm(&engine, sink.as_mut(), &mut in_flight, false) {
+                    fail(
+                        &engine,
+                        &settings,
+                        e,
+                        &mut consumers,
+                        &mut in_flight,
+                        sink.as_mut(),
+                    );
+                    return;
                 }
             }
             Err(e) => {
@@ -353,7 +470,14 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 }
                 drop(rounds);
                 drop(held);
-                fail(&engine, &settings, e, &mut consumers, &streams);
+                fail(
+                    &engine,
+                    &settings,
+                    e,
+                    &mut consumers,
+                    &mut in_flight,
+                    sink.as_mut(),
+                );
                 return;
             }
         }
@@ -365,13 +489,42 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             FsyncPolicy::EveryBytes(n) => unsynced_bytes >= n,
             FsyncPolicy::Every(d) => last_sync.elapsed() >= d,
         };
-        if sync_due && let Err(e) = sync(&engine, &settings, &streams, sink.as_mut(), &mut unsynced_bytes, &mut last_sync) {
-            fail(&engine, &settings, e, &mut consumers, &streams);
+        if sync_due
+            && let Err(e) = sync(
+                &engine,
+                &settings,
+                &streams,
+                sink.as_mut(),
+                &mut unsynced_bytes,
+                &mut last_sync,
+                &mut in_flight,
+            )
+        {
+            fail(
+                &engine,
+                &settings,
+                e,
+                &mut consumers,
+                &mut in_flight,
+                sink.as_mut(),
+            );
             return;
         }
         if sink.rotation_due() {
             match sink.rotate() {
                 Ok(Some(seg)) => {
+                    // The finished segment is complete on file: all it holds is written.
+                    if let Err(e) = confirm(&engine, sink.as_mut(), &mut in_flight, false) {
+                        fail(
+                            &engine,
+                            &settings,
+                            e,
+                            &mut consumers,
+                            &mut in_flight,
+                            sink.as_mut(),
+                        );
+                        return;
+                    }
                     mark_durable_all(&engine, &settings, &streams);
                     if let Some(cb) = &settings.on_segment {
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&seg)));
@@ -380,13 +533,35 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    fail(&engine, &settings, e, &mut consumers, &streams);
+                    fail(
+                        &engine,
+                        &settings,
+                        e,
+                        &mut consumers,
+                        &mut in_flight,
+                        sink.as_mut(),
+                    );
                     return;
                 }
             }
         }
-        if let Err(e) = answer_flushes(&engine, &settings, &streams, sink.as_mut(), &mut unsynced_bytes, &mut last_sync) {
-            fail(&engine, &settings, e, &mut consumers, &streams);
+        if let Err(e) = answer_flushes(
+            &engine,
+            &settings,
+            &streams,
+            sink.as_mut(),
+            &mut unsynced_bytes,
+            &mut last_sync,
+            &mut in_flight,
+        ) {
+            fail(
+                &engine,
+                &settings,
+                e,
+                &mut consumers,
+                &mut in_flight,
+                sink.as_mut(),
+            );
             return;
         }
         let mut c = engine.lock();
@@ -404,6 +579,7 @@ fn write_trailing_gaps(
     consumers: &mut [Consumer],
     streams: &mut [StreamState],
     sink: &mut dyn Sink,
+    in_flight: &mut InFlight,
 ) -> Result<(), WriterError> {
     let mut items = Vec::new();
     for (c, s) in consumers.iter_mut().zip(streams.iter()) {
@@ -418,7 +594,54 @@ fn write_trailing_gaps(
     if items.is_empty() {
         return Ok(());
     }
-    sink.write(&items).map(|_| ())
+    sink.write(&items)?;
+    in_flight.accepted += 1;
+    Ok(())
+}
+
+/// Counts the writes the sink confirms as stored (after waiting for all of them if
+/// `settle`): frames written, bytes, compression figures, last sequence per stream.
+fn confirm(
+    engine: &EngineShared,
+    sink: &mut dyn Sink,
+    in_flight: &mut InFlight,
+    settle: bool,
+) -> Result<(), WriterError> {
+    if in_flight.writes.is_empty() {
+        return Ok(());
+    }
+    if settle {
+        sink.settle()?;
+    }
+    count_confirmed(engine, sink, in_flight);
+    match sink.take_error() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn count_confirmed(engine: &EngineShared, sink: &mut dyn Sink, in_flight: &mut InFlight) {
+    if in_flight.writes.is_empty() {
+        return;
+    }
+    let upto = sink.confirmed_writes();
+    let mut c = engine.lock();
+    while let Some(w) = in_flight.writes.front() {
+        if upto.is_some_and(|u| w.no >= u) {
+            break;
+        }
+        let w = in_flight.writes.pop_front().expect("front exists");
+        c.frames_compressed += w.frames_compressed;
+        c.compressed_raw_bytes += w.compressed_raw_bytes;
+        c.compressed_stored_bytes += w.compressed_stored_bytes;
+        c.frames_stored_raw += w.frames_stored_raw;
+        for (i, n, bytes, last) in w.per_stream {
+            let p = &mut c.progress[i];
+            p.frames_written += n;
+            p.bytes_written += bytes;
+            p.last_seq = Some(last);
+        }
+    }
 }
 
 fn mark_durable_all(engine: &EngineShared, settings: &EngineSettings, streams: &[StreamState]) {
@@ -447,8 +670,11 @@ fn sync(
     sink: &mut dyn Sink,
     unsynced: &mut u64,
     last_sync: &mut Instant,
+    in_flight: &mut InFlight,
 ) -> Result<(), WriterError> {
     sink.sync()?;
+    // sync settles: every accepted write is stored, and durable now.
+    confirm(engine, sink, in_flight, false)?;
     *unsynced = 0;
     *last_sync = Instant::now();
     engine.lock().syncs += 1;
@@ -465,6 +691,7 @@ fn answer_flushes(
     sink: &mut dyn Sink,
     unsynced: &mut u64,
     last_sync: &mut Instant,
+    in_flight: &mut InFlight,
 ) -> Result<(), WriterError> {
     let ready_gen = {
         let c = engine.lock();
@@ -483,8 +710,10 @@ fn answer_flushes(
         ready
     };
     if let Some(generation) = ready_gen {
+        // The targets count frames taken from the rings; wait until they are stored.
+        confirm(engine, sink, in_flight, true)?;
         if settings.fsync != FsyncPolicy::OnClose && *unsynced > 0 {
-            sync(engine, settings, streams, sink, unsynced, last_sync)?;
+            sync(engine, settings, streams, sink, unsynced, last_sync, in_flight)?;
         }
         let mut c = engine.lock();
         c.flush_targets.retain(|(g, _)| *g > generation);
@@ -502,9 +731,14 @@ fn finish(
     consumers: &mut [Consumer],
     streams: &[StreamState],
     hist: Histogram<u64>,
+    in_flight: &mut InFlight,
 ) {
     match sink.finish() {
         Ok(seg) => {
+            if let Err(e) = confirm(engine, sink, in_flight, false) {
+                fail(engine, settings, e, consumers, in_flight, sink);
+                return;
+            }
             mark_durable_all(engine, settings, streams);
             // The callback runs without the control lock: it may call stats() or
             // durable_seq(), which take it.
@@ -530,24 +764,33 @@ fn finish(
             }
             engine.changed.notify_all();
         }
-        Err(e) => fail(engine, settings, e, consumers, streams),
+        Err(e) => fail(engine, settings, e, consumers, in_flight, sink),
     }
 }
 
 /// Stops for good: producers see `Failed` on their next push, queued frames are
-/// counted as discarded, waiters wake, the error callback runs once.
+/// counted as discarded, frames of unconfirmed writes as failed, waiters wake, the
+/// error callback runs once.
 fn fail(
     engine: &EngineShared,
     settings: &EngineSettings,
     e: WriterError,
     consumers: &mut [Consumer],
-    _streams: &[StreamState],
+    in_flight: &mut InFlight,
+    sink: &mut dyn Sink,
 ) {
+    // What did reach the storage before the failure is written.
+    count_confirmed(engine, sink, in_flight);
     for c in consumers.iter_mut() {
         c.close_failed();
     }
     {
         let mut c = engine.lock();
+        for w in in_flight.writes.drain(..) {
+            for (i, n, _, _) in w.per_stream {
+                c.progress[i].frames_failed += n;
+            }
+        }
         if c.error.is_none() {
             c.error = Some(e.clone());
         }

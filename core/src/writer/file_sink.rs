@@ -26,6 +26,7 @@ pub(crate) struct FileSinkConfig {
     pub(crate) faults: Option<std::sync::Arc<dyn FaultInjector>>,
     pub(crate) direct_io: bool,
     pub(crate) max_write: usize,
+    pub(crate) writes_in_flight: usize,
 }
 
 struct Segment {
@@ -46,11 +47,20 @@ pub(crate) struct FileSink {
     /// The next segment, opened ahead so rotation is a swap.
     next: Option<Segment>,
     streams: Vec<StreamDef>,
+    /// `write` calls so far.
+    accepted: u64,
+    /// `write` calls not yet confirmed on the file: (number, end offset), in order.
+    unconfirmed: std::collections::VecDeque<(u64, u64)>,
+    /// A write that failed in flight, not yet reported.
+    failed: Option<WriterError>,
 }
 
 /// The path of segment `n` of a capture at `base` (`cap.sqcap` → `cap-000003.sqcap`).
 pub fn segment_path(base: &Path, n: u32) -> PathBuf {
-    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let name = match base.extension() {
         Some(ext) => format!("{stem}-{n:06}.{}", ext.to_string_lossy()),
         None => format!("{stem}-{n:06}"),
@@ -61,9 +71,23 @@ pub fn segment_path(base: &Path, n: u32) -> PathBuf {
 impl FileSink {
     pub(crate) fn create(cfg: FileSinkConfig) -> Result<Self, WriterError> {
         let segmented = cfg.segment_bytes.is_some() || cfg.segment_duration.is_some();
-        let first = if segmented { segment_path(&cfg.path, 0) } else { cfg.path.clone() };
+        let first = if segmented {
+            segment_path(&cfg.path, 0)
+        } else {
+            cfg.path.clone()
+        };
         let current = open_segment(&cfg, first, &[])?;
-        let mut sink = FileSink { cfg, segmented, segment_no: 0, current, next: None, streams: Vec::new() };
+        let mut sink = FileSink {
+            cfg,
+            segmented,
+            segment_no: 0,
+            current,
+            next: None,
+            streams: Vec::new(),
+            accepted: 0,
+            unconfirmed: std::collections::VecDeque::new(),
+            failed: None,
+        };
         if segmented {
             sink.open_next()?;
         }
@@ -87,11 +111,7 @@ impl FileSink {
                 seg.offset += n;
                 Ok(n)
             }
-            Err((_, e)) => {
-                // Cut the partial batch off so the file ends on a complete record.
-                let _ = seg.file.truncate(seg.offset);
-                Err(WriterError::io(op, &seg.path, &e))
-            }
+            Err((_, e)) => Err(seg.cut_back(op, &e)),
         }
     }
 
@@ -99,20 +119,35 @@ impl FileSink {
         let tail = seg.index.finish(seg.offset, monotonic_ns());
         match seg.file.write_all_at(&[&tail], seg.offset) {
             Ok(n) => seg.offset += n,
-            Err((_, e)) => {
-                let _ = seg.file.truncate(seg.offset);
-                return Err(WriterError::io("write trailer of", &seg.path, &e));
-            }
+            Err((_, e)) => return Err(seg.cut_back("write trailer of", &e)),
         }
-        // Give back preallocated blocks past the end.
-        let _ = seg.file.truncate(seg.offset);
-        seg.file.sync_data().map_err(|e| WriterError::io("fsync", &seg.path, &e))?;
+        if let Err(e) = seg.file.settle() {
+            return Err(seg.cut_back("write to", &e));
+        }
+        // Give back preallocated blocks (and the padding of the last block) past the end.
+        seg.file
+            .truncate(seg.offset)
+            .map_err(|e| WriterError::io("truncate", &seg.path, &e))?;
+        seg.file
+            .sync_data()
+            .map_err(|e| WriterError::io("fsync", &seg.path, &e))?;
         Ok(SegmentInfo {
             path: seg.path.clone(),
             index: 0,
             bytes: seg.offset,
             frame_ranges: seg.ranges.clone(),
         })
+    }
+}
+
+impl Segment {
+    /// After a failed write: waits for writes in flight and cuts the file back to the
+    /// last record wholly on it, so it ends on a complete record.
+    fn cut_back(&mut self, op: &'static str, e: &std::io::Error) -> WriterError {
+        let good = self.file.abandon();
+        let _ = self.file.truncate(good);
+        self.offset = good;
+        WriterError::io(op, &self.path, e)
     }
 }
 
@@ -131,12 +166,16 @@ fn open_segment(cfg: &FileSinkConfig, path: PathBuf, streams: &[StreamDef]) -> R
         true => match open(true) {
             Ok(f) => (f, true),
             // File systems without O_DIRECT (tmpfs …) say EINVAL: use the page cache.
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                (open(false).map_err(|e| WriterError::io("create", &path, &e))?, false)
-            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (
+                open(false).map_err(|e| WriterError::io("create", &path, &e))?,
+                false,
+            ),
             Err(e) => return Err(WriterError::io("create", &path, &e)),
         },
-        false => (open(false).map_err(|e| WriterError::io("create", &path, &e))?, false),
+        false => (
+            open(false).map_err(|e| WriterError::io("create", &path, &e))?,
+            false,
+        ),
     };
     let header = FileHeader::new(unix_ns(), cfg.metadata.clone())
         .encode()
@@ -144,7 +183,7 @@ fn open_segment(cfg: &FileSinkConfig, path: PathBuf, streams: &[StreamDef]) -> R
     let mut seg = Segment {
         path,
         file: if direct {
-            WriteFile::new_direct(file, cfg.faults.clone(), cfg.max_write)
+            WriteFile::new_direct(file, cfg.faults.clone(), cfg.max_write, cfg.writes_in_flight)
         } else {
             WriteFile::new(file, cfg.faults.clone())
         },
@@ -155,14 +194,22 @@ fn open_segment(cfg: &FileSinkConfig, path: PathBuf, streams: &[StreamDef]) -> R
     };
     let mut bufs: Vec<Vec<u8>> = vec![header];
     for def in streams {
-        seg.index.note_stream_def(def.id, bufs.iter().map(|b| b.len() as u64).sum());
-        bufs.push(def.encode().map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", def.name)))?);
+        seg.index
+            .note_stream_def(def.id, bufs.iter().map(|b| b.len() as u64).sum());
+        bufs.push(
+            def.encode()
+                .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", def.name)))?,
+        );
     }
     let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_slice()).collect();
     match seg.file.write_all_at(&slices, 0) {
         Ok(n) => seg.offset = n,
         Err((_, e)) => return Err(WriterError::io("write header of", &seg.path, &e)),
     }
+    // On the file at once: a capture that exists always starts with a valid header.
+    seg.file
+        .settle()
+        .map_err(|e| WriterError::io("write header of", &seg.path, &e))?;
     Ok(seg)
 }
 
@@ -175,7 +222,9 @@ fn gap_reason(r: crate::DropReason) -> GapReason {
 
 impl Sink for FileSink {
     fn add_stream(&mut self, def: &StreamDef) -> Result<(), WriterError> {
-        let rec = def.encode().map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", def.name)))?;
+        let rec = def
+            .encode()
+            .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", def.name)))?;
         let at = self.current.offset;
         self.write_records(&[&rec], "write stream definition to")?;
         self.current.index.note_stream_def(def.id, at);
@@ -279,12 +328,45 @@ impl Sink for FileSink {
             let rec = self.current.index.take_checkpoint_record(at);
             self.write_records(&[&rec], "write index to")?;
         }
+        self.unconfirmed.push_back((self.accepted, self.current.offset));
+        self.accepted += 1;
         Ok(n)
     }
 
-    fn sync(&mut self) -> Result<(), WriterError> {
+    fn confirmed_writes(&mut self) -> Option<u64> {
         let seg = &mut self.current;
-        seg.file.sync_data().map_err(|e| WriterError::io("fsync", &seg.path, &e))
+        if self.failed.is_none()
+            && let Some(e) = seg.file.error()
+        {
+            self.failed = Some(seg.cut_back("write to", &e));
+        }
+        let good = seg.file.confirmed_boundary();
+        while self.unconfirmed.front().is_some_and(|&(_, end)| end <= good) {
+            self.unconfirmed.pop_front();
+        }
+        Some(self.unconfirmed.front().map_or(self.accepted, |&(no, _)| no))
+    }
+
+    fn take_error(&mut self) -> Option<WriterError> {
+        self.failed.take()
+    }
+
+    fn settle(&mut self) -> Result<(), WriterError> {
+        let seg = &mut self.current;
+        if let Err(e) = seg.file.settle() {
+            self.failed = None;
+            return Err(seg.cut_back("write to", &e));
+        }
+        self.unconfirmed.clear();
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), WriterError> {
+        self.settle()?;
+        let seg = &mut self.current;
+        seg.file
+            .sync_data()
+            .map_err(|e| WriterError::io("fsync", &seg.path, &e))
     }
 
     fn rotation_due(&self) -> bool {
@@ -294,14 +376,21 @@ impl Sink for FileSink {
         let has_frames = !self.current.ranges.is_empty();
         has_frames
             && (self.cfg.segment_bytes.is_some_and(|b| self.current.offset >= b)
-                || self.cfg.segment_duration.is_some_and(|d| self.current.started.elapsed() >= d))
+                || self
+                    .cfg
+                    .segment_duration
+                    .is_some_and(|d| self.current.started.elapsed() >= d))
     }
 
     fn rotate(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
-        let Some(mut next) = self.next.take() else { return Ok(None) };
+        let Some(mut next) = self.next.take() else {
+            return Ok(None);
+        };
         next.started = Instant::now();
         let mut done = std::mem::replace(&mut self.current, next);
         let mut info = Self::finish_segment(&mut done)?;
+        // Everything written to the finished segment is on it now.
+        self.unconfirmed.clear();
         info.index = self.segment_no;
         self.segment_no += 1;
         self.open_next()?;
@@ -310,6 +399,7 @@ impl Sink for FileSink {
 
     fn finish(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
         let mut info = Self::finish_segment(&mut self.current)?;
+        self.unconfirmed.clear();
         info.index = self.segment_no;
         if let Some(next) = self.next.take() {
             // Opened ahead but never used: remove it.

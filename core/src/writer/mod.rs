@@ -14,6 +14,7 @@
 
 mod config;
 mod dir_sink;
+mod direct_io;
 mod engine;
 mod error;
 mod file_sink;
@@ -23,8 +24,8 @@ mod report;
 mod sink;
 
 pub use config::{
-    DurableCallback, ErrorCallback, FsyncPolicy, SegmentCallback, SinkCallback, SinkEvent, SinkFrame, SinkKind,
-    StreamConfig, WriterConfig,
+    DurableCallback, ErrorCallback, FsyncPolicy, SegmentCallback, SinkCallback, SinkEvent, SinkFrame,
+    SinkKind, StreamConfig, WriterConfig,
 };
 pub use error::{CloseError, WriterError};
 pub use file_sink::segment_path;
@@ -97,7 +98,11 @@ impl StreamProducer {
     }
 
     /// As [`Producer::reserve_timeout`].
-    pub fn reserve_timeout(&mut self, len: usize, timeout: Duration) -> Result<Reservation<'_>, ReserveError> {
+    pub fn reserve_timeout(
+        &mut self,
+        len: usize,
+        timeout: Duration,
+    ) -> Result<Reservation<'_>, ReserveError> {
         self.producer.reserve_timeout(len, timeout)
     }
 
@@ -142,6 +147,7 @@ impl Writer {
             compression,
             compress_workers,
             io_workers,
+            writes_in_flight,
             max_write_bytes,
             fsync,
             preallocate_bytes,
@@ -157,17 +163,20 @@ impl Writer {
             fault_injector,
         } = config;
         let sink: Box<dyn sink::Sink> = match sink {
-            SinkKind::CaptureFile(path) => Box::new(file_sink::FileSink::create(file_sink::FileSinkConfig {
-                path,
-                metadata,
-                preallocate: preallocate_bytes,
-                index_interval: index_interval_bytes,
-                segment_bytes,
-                segment_duration,
-                faults: fault_injector,
-                direct_io,
-                max_write: max_write_bytes,
-            })?),
+            SinkKind::CaptureFile(path) => {
+                Box::new(file_sink::FileSink::create(file_sink::FileSinkConfig {
+                    path,
+                    metadata,
+                    preallocate: preallocate_bytes,
+                    index_interval: index_interval_bytes,
+                    segment_bytes,
+                    segment_duration,
+                    faults: fault_injector,
+                    direct_io,
+                    max_write: max_write_bytes,
+                    writes_in_flight,
+                })?)
+            }
             SinkKind::Directory(dir) => Box::new(dir_sink::DirSink::create(&dir, io_workers)?),
             SinkKind::Callback(f) => Box::new(dir_sink::CallbackSink { f, names: Vec::new() }),
         };
@@ -217,7 +226,12 @@ impl Writer {
         }
         let (producer, consumer) = queue_with_signal(config.queue, Arc::clone(&self.engine.doorbell))
             .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", config.name)))?;
-        let def = StreamDef { id, name: config.name, media_type: config.media_type, metadata: config.metadata };
+        let def = StreamDef {
+            id,
+            name: config.name,
+            media_type: config.media_type,
+            metadata: config.metadata,
+        };
         streams.push((def.clone(), Arc::clone(consumer.shared())));
         self.engine.lock().new_streams.push((def, consumer));
         self.engine.poke();
@@ -258,7 +272,11 @@ impl Writer {
 
     /// Highest sequence number of stream `id` known to be on stable storage.
     pub fn durable_seq(&self, stream: u16) -> Option<u64> {
-        self.engine.lock().progress.get(stream as usize).and_then(|p| p.durable_seq)
+        self.engine
+            .lock()
+            .progress
+            .get(stream as usize)
+            .and_then(|p| p.durable_seq)
     }
 
     /// A snapshot of what has been written so far.
@@ -280,7 +298,11 @@ impl Writer {
             },
             writes: c.writes,
             syncs: c.syncs,
-            write_latency: c.write_latency.as_ref().map(LatencySummary::from_histogram).unwrap_or_default(),
+            write_latency: c
+                .write_latency
+                .as_ref()
+                .map(LatencySummary::from_histogram)
+                .unwrap_or_default(),
             segments: c.segments.clone(),
             seconds: self.started.elapsed().as_secs_f64(),
             error: c.error.as_ref().map(|e| e.to_string()),
@@ -298,7 +320,9 @@ impl Writer {
                 frames_dropped_oldest: q.frames_dropped_oldest,
                 // Once the writer thread has stopped, frames still queued (a push that
                 // raced the failure or the close) can never be written: they failed.
-                frames_failed: p.frames_failed + q.frames_discarded + if c.finished { q.frames_queued } else { 0 },
+                frames_failed: p.frames_failed
+                    + q.frames_discarded
+                    + if c.finished { q.frames_queued } else { 0 },
                 durable_seq: p.durable_seq,
                 last_seq: p.last_seq,
                 queue: q,
@@ -346,7 +370,10 @@ impl Writer {
         }
         let report = self.report();
         match self.engine.lock().error.clone() {
-            Some(error) => Err(CloseError { error, report: Box::new(report) }),
+            Some(error) => Err(CloseError {
+                error,
+                report: Box::new(report),
+            }),
             None => Ok(report),
         }
     }

@@ -23,10 +23,26 @@ pub(crate) enum Item<'a> {
 pub(crate) trait Sink: Send {
     /// Announces a stream (written before its first frame).
     fn add_stream(&mut self, def: &StreamDef) -> Result<(), WriterError>;
-    /// Stores `items` in order; returns bytes stored. On error nothing of `items` may be
-    /// counted as written, and what was stored before stays valid.
+    /// Stores `items` in order; returns bytes stored. A sink with writes in flight may
+    /// return once the items are staged: they count as written only when
+    /// [`confirmed_writes`](Self::confirmed_writes) says so. On error nothing
+    /// unconfirmed may be counted as written, and what was confirmed stays valid.
     fn write(&mut self, items: &[Item<'_>]) -> Result<u64, WriterError>;
-    /// Makes everything written so far durable.
+    /// How many `write` calls (counted from the first) are wholly stored; `None` when
+    /// every accepted write is (synchronous sinks). Also right after a failure: then it
+    /// counts what is left on the storage.
+    fn confirmed_writes(&mut self) -> Option<u64> {
+        None
+    }
+    /// The error of a write that failed in flight, once.
+    fn take_error(&mut self) -> Option<WriterError> {
+        None
+    }
+    /// Waits until every accepted write is stored (or has failed).
+    fn settle(&mut self) -> Result<(), WriterError> {
+        Ok(())
+    }
+    /// Makes everything written so far durable (settling first).
     fn sync(&mut self) -> Result<(), WriterError>;
     /// Whether a segment boundary is due.
     fn rotation_due(&self) -> bool {

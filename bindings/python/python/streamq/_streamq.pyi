@@ -397,6 +397,7 @@ class Writer:
         on_error: Optional[Callable[[WriterError], object]] = None,
         on_segment: Optional[Callable[[SegmentInfo], object]] = None,
         preallocate: Optional[int] = None,
+        writes_in_flight: Optional[int] = None,
     ) -> Self: ...
     def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]: ...
     def add_stream(
