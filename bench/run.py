@@ -107,7 +107,7 @@ def build(skip: bool) -> None:
     if skip:
         return
     log("cargo build --release -p streamq-cli -p streamq-bench-peer-crossbeam")
-    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "streamq-cli",
+    subprocess.run([os.environ.get("CARGO", "cargo"), "build", "--quiet", "--release", "-p", "streamq-cli",
                     "-p", "streamq-bench-peer-crossbeam"], cwd=ROOT, check=True)
 
 
@@ -232,6 +232,7 @@ class Bench:
         build(args.skip_build)
         self.cli = target_dir() / "release" / "streamq"
         self.rust_peer = target_dir() / "release" / "peer-crossbeam-bufwriter"
+        self.engine_pool = target_dir() / "release" / "streamq-engine-pool"
         self.features = cli_features(self.cli)
         self.pools = write_pools(self.cli, self.tmp)
         self.notes: list[str] = []
@@ -249,6 +250,9 @@ class Bench:
             "rust_crossbeam_bufwriter": [str(self.rust_peer)],
             "python_mcap": [py, f"{pd}/python_mcap.py"],
             "python_mcap_zstd": [py, f"{pd}/python_mcap.py", "--zstd"],
+            # Not a peer: streamq's engine via its Rust API, fed from the same pool (see
+            # bench/peers/rust-crossbeam-bufwriter/src/engine_pool.rs).
+            "streamq_engine_pool": [str(self.engine_pool)],
         }
 
     def run_peer(self, name: str, workload: str, frame_size: int, frames: int, fps: float,
@@ -330,16 +334,21 @@ class Bench:
         n = self.cfg["dd_bytes"] // (4 << 20)
         out = self.tmp / "dd.bin"
         res = {}
+        # Best of two runs each: the limit is what the disk can do; the runs are kept too.
         for key, flag in (("disk_direct", "oflag=direct"), ("disk_buffered_fdatasync", "conv=fdatasync")):
             cmd = ["dd", "if=/dev/zero", f"of={out}", "bs=4M", f"count={n}", flag]
-            log("limits  " + " ".join(cmd))
-            t0 = time.monotonic()
-            p = subprocess.run(cmd, capture_output=True, text=True)
-            wall = time.monotonic() - t0
-            remove(out)
-            m = re.search(r"copied, ([\d.]+) s", p.stderr)
-            secs = float(m.group(1)) if m else wall
-            res[f"{key}_mb_s"] = round(n * (4 << 20) / 1e6 / secs, 1)
+            runs = []
+            for _ in range(2):
+                log("limits  " + " ".join(cmd))
+                t0 = time.monotonic()
+                p = subprocess.run(cmd, capture_output=True, text=True)
+                wall = time.monotonic() - t0
+                remove(out)
+                m = re.search(r"copied, ([\d.]+) s", p.stderr)
+                secs = float(m.group(1)) if m else wall
+                runs.append(round(n * (4 << 20) / 1e6 / secs, 1))
+            res[f"{key}_mb_s"] = max(runs)
+            res[f"{key}_runs_mb_s"] = runs
             res[f"{key}_command"] = " ".join(cmd)
         log("limits  memcpy (peer-crossbeam-bufwriter --memcpy)")
         p = subprocess.run([str(self.rust_peer), "--memcpy", "--frame-size", str(FRAME)],
@@ -347,6 +356,7 @@ class Bench:
         m = json.loads(p.stdout.strip().splitlines()[-1])
         res["memcpy_mb_s"] = m["memcpy_mb_s"]
         res["frame_memcpy_us"] = m["frame_copy_us"]
+        res["frame_memcpy_paced_30fps_us"] = m.get("frame_copy_paced_30fps_us")
         res["frame_memcpy_note"] = ("one 900 KiB frame copied from an 8-frame pool into a 256 MiB "
                                     "buffer at rolling offsets (what a ring push copies)")
         return res
@@ -451,7 +461,7 @@ def build_report(raw: dict, quick: bool, command: str, notes: list[str]) -> dict
     lim, kin, mx, small, z, vol = (raw.get(k, {}) for k in ("limits", "kinect", "max", "small", "zstd", "volume"))
     sq_k = kin.get("streamq", {})
     peers: dict = {}
-    peer_names = [n for n in list(kin) + list(mx) if n != "streamq"]
+    peer_names = [n for n in list(kin) + list(mx) if not n.startswith("streamq")]
     for name in dict.fromkeys(peer_names + (["python_mcap_zstd"] if "python_mcap_zstd" in z else [])):
         e: dict = {}
         src = mx.get(name) or (z.get(name) if name == "python_mcap_zstd" else None)
@@ -482,6 +492,7 @@ def build_report(raw: dict, quick: bool, command: str, notes: list[str]) -> dict
         "disk_buffered_fdatasync_mb_s": lim.get("disk_buffered_fdatasync_mb_s"),
         "memcpy_mb_s": lim.get("memcpy_mb_s"),
         "frame_memcpy_us": lim.get("frame_memcpy_us"),
+        "frame_memcpy_paced_30fps_us": lim.get("frame_memcpy_paced_30fps_us"),
         "streamq_max_mb_s": mx.get("streamq", {}).get("mb_s"),
         "streamq_max_cpu_s_per_gb": mx.get("streamq", {}).get("cpu_s_per_gb"),
         "kinect": {"drops": sq_k.get("drops"), "push_us": sq_k.get("push_us"),
@@ -523,16 +534,23 @@ def targets(doc: dict) -> list[dict]:
         fm = (doc.get("frame_memcpy_us") or {}).get("p50")
         p999 = k["push_us"].get("p999")
         if fm and p999 is not None:
+            paced = (doc.get("frame_memcpy_paced_30fps_us") or {}).get("p50")
             add("kinect: push p99.9 <= 2 x one frame memcpy", p999 <= 2 * fm,
-                f"{p999:.1f} us = {p999 / fm:.2f} x memcpy ({fm:.1f} us)", f"{2 * fm:.1f} us")
+                f"{p999:.1f} us = {p999 / fm:.2f} x memcpy ({fm:.1f} us)", f"{2 * fm:.1f} us",
+                f"memcpy = p50 of back-to-back copies; paced at 30 fps one copy takes {paced:.1f} us "
+                f"(p99.9 = {p999 / paced:.2f} x that)" if paced else "")
         mxl = k["push_us"].get("max")
         if mxl is not None:
             add("kinect: push max <= 1 ms", mxl <= 1000, f"{mxl:.1f} us", "1000 us")
-        cpus = {n: r.get("cpu_percent") for n, r in w["kinect"].items() if r.get("cpu_percent") is not None}
-        if "streamq" in cpus:
+        cpus = {n: r.get("cpu_percent") for n, r in w["kinect"].items()
+                 if r.get("cpu_percent") is not None and not n.startswith("streamq")}
+        sq_cpu = w["kinect"].get("streamq", {}).get("cpu_percent")
+        if sq_cpu is not None and cpus:
             low = min(cpus, key=cpus.get)
-            add("kinect: lowest CPU % of all", low == "streamq",
-                f"streamq {cpus['streamq']:.1f} %; lowest {low} {cpus[low]:.1f} %", "lowest")
+            eng = w["kinect"].get("streamq_engine_pool", {}).get("cpu_percent")
+            add("kinect: lowest CPU % of all", sq_cpu < cpus[low],
+                f"streamq {sq_cpu:.1f} %; lowest peer {low} {cpus[low]:.1f} %", "lowest",
+                f"streamq engine with the frame pool: {eng:.1f} %" if eng is not None else "")
     v = w.get("volume", {})
     if v.get("skipped"):
         add("45-minute volume: 0 lost, flat RSS", None, "skipped", "0 lost", v["skipped"])
@@ -585,11 +603,13 @@ def write_markdown(doc: dict, path: Path) -> None:
     L.append("")
     L.append("| limit | value |")
     L.append("|---|---:|")
-    L.append(f"| disk, `dd bs=4M oflag=direct` | {fmt(lim.get('disk_direct_mb_s'))} MB/s |")
-    L.append(f"| disk, `dd bs=4M conv=fdatasync` (buffered) | {fmt(lim.get('disk_buffered_fdatasync_mb_s'))} MB/s |")
+    L.append(f"| disk, `dd bs=4M oflag=direct` (best of {lim.get('disk_direct_runs_mb_s')}) | {fmt(lim.get('disk_direct_mb_s'))} MB/s |")
+    L.append(f"| disk, `dd bs=4M conv=fdatasync`, buffered (best of {lim.get('disk_buffered_fdatasync_runs_mb_s')}) | {fmt(lim.get('disk_buffered_fdatasync_mb_s'))} MB/s |")
     L.append(f"| memcpy, 256 MiB → 256 MiB | {fmt(lim.get('memcpy_mb_s'))} MB/s |")
     fc = lim.get("frame_memcpy_us") or {}
-    L.append(f"| one 900 KiB frame copy into a 256 MiB ring (p50 / p99) | {fmt(fc.get('p50'))} / {fmt(fc.get('p99'))} µs |")
+    L.append(f"| one 900 KiB frame copy into a 256 MiB ring, back to back (p50 / p99) | {fmt(fc.get('p50'))} / {fmt(fc.get('p99'))} µs |")
+    pc = lim.get("frame_memcpy_paced_30fps_us") or {}
+    L.append(f"| the same copy paced at 30 fps, cold caches (p50 / max of 30) | {fmt(pc.get('p50'))} / {fmt(pc.get('max'))} µs |")
     L.append("")
     L.append("## Targets")
     L.append("")
@@ -602,6 +622,10 @@ def write_markdown(doc: dict, path: Path) -> None:
     L.append("## Headline: max rate (900 KiB frames) and Kinect (30 fps × 900 KiB, real rate)")
     L.append("")
     L += headline_table(doc)
+    L.append("")
+    L.append("`streamq` = the CLI (`streamq record`). `streamq_engine_pool` is not a peer: the same engine "
+             "through its Rust API, fed from the peers' 8-frame pool with its push latency timed per frame "
+             "like the peers' (what `streamq record --frame-pool 8` will measure).")
     L.append("")
     L.append("Push latency: peers time every hand-over (incl. waits for `drain` / queue room); streamq's "
              "figures are its engine's histogram percentiles (from `streamq record --json`). "
@@ -685,10 +709,10 @@ def plots(doc: dict, lat_files: dict[str, Path], outdir: Path) -> list[str]:
         vals.append(w["zstd"]["python_mcap_zstd"].get("mb_s") or 0)
     if names:
         fig, ax = plt.subplots(figsize=(10, 5))
-        colors = ["tab:orange" if n == "streamq" else "tab:blue" for n in names]
+        colors = ["tab:orange" if n == "streamq" else "navajowhite" if n.startswith("streamq") else "tab:blue"
+                  for n in names]
         ax.bar(range(len(names)), vals, color=colors)
-        ax.set_xticks(range(len(names)), [n.replace("_", "\n", 1) if "\n" not in n else n for n in names],
-                      fontsize=7)
+        ax.set_xticks(range(len(names)), names, fontsize=7, rotation=30, ha="right")
         for i, v in enumerate(vals):
             ax.text(i, v, f"{v:.0f}", ha="center", va="bottom", fontsize=7)
         if doc["disk_direct_mb_s"]:
@@ -698,7 +722,7 @@ def plots(doc: dict, lat_files: dict[str, Path], outdir: Path) -> list[str]:
             ax.axhline(doc["disk_buffered_fdatasync_mb_s"], color="gray", linestyle="--",
                        label=f"dd conv=fdatasync {doc['disk_buffered_fdatasync_mb_s']:.0f} MB/s")
         ax.set_ylabel("MB/s (900 KiB frames, ends with fsync)")
-        ax.set_title(f"Max rate, {'quick' if doc['quick'] else 'full'} run {doc['date']}")
+        ax.set_title(f"Max rate, 900 KiB frames, {'quick' if doc['quick'] else 'full'} run {(doc['date'] or '')[:16]}")
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(outdir / "throughput.png", dpi=110)
