@@ -10,7 +10,7 @@ the Rust peer in release, writes the shared frame pool, then runs, on the same d
   limits    dd oflag=direct and dd conv=fdatasync (4 MiB blocks); memcpy bandwidth and
             the time of one frame's copy (Rust peer's --memcpy)
   kinect    30 fps x 900 KiB at real rate (60 s, quick 10 s): drops, push latency, CPU %, RSS
-  max       900 KiB frames as fast as possible (8 GiB, quick 2 GiB): MB/s, CPU-s per GB
+  max       900 KiB frames as fast as possible (8 GiB, quick 1 GiB): MB/s, CPU-s per GB
   small     64 B and 4 KiB frames as fast as possible: frames/s
   zstd      synthetic depth frames through zstd: MB/s and ratio (streamq: 1 and 2 workers)
   volume    a 45-minute Kinect session's bytes (73 GB, quick 8 GB) at max rate through
@@ -57,7 +57,7 @@ RING_BYTES = 256 << 20  # streamq record's default --capacity
 GiB = 1 << 30
 
 QUICK = {
-    "kinect_s": 10, "max_bytes": 2 * GiB, "small": {64: 200_000, 4096: 50_000},
+    "kinect_s": 10, "max_bytes": 1 * GiB, "small": {64: 200_000, 4096: 50_000},
     "zstd_frames": 300, "volume_bytes": 8 * 10**9, "dd_bytes": 1 * GiB,
 }
 FULL = {
