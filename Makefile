@@ -30,7 +30,7 @@ CBINDGEN_VERSION ?= 0.29.4
 CARGO_PROFILE ?= --release
 
 .PHONY: help test test-rust test-loom lint docs fmt fmt-check test-c test-python header-check \
-        demo bench bench-quick bench-c bench-python build install clean
+        demo bench bench-quick bench-criterion bench-criterion-quick bench-c bench-python build install clean
 
 help: ## List the targets
 	@echo "streamq make targets:"
@@ -117,10 +117,22 @@ bench-python: ## Python Writer MB/s vs the Rust writer, 64 B push ns (uses test-
 build: ## Release build of the whole workspace
 	$(CARGO) build --workspace --release
 
-bench: ## Criterion benchmarks (a few minutes on 2 cores)
+# The bench suite (issue 6): streamq vs its peers (bench/peers/) and the machine's limits
+# (dd, memcpy), same run, same disk. Writes bench/results/latest.{json,md} and the PNGs and
+# refreshes README.md's headline table. Data files go to BENCH_DIR (default
+# bench/results/tmp) and are deleted after each run. Needs node and python3.
+BENCH_ARGS ?=
+
+bench: ## Bench suite: streamq vs peers and disk/memcpy limits (about 20 minutes; see bench/run.py)
+	CARGO="$(CARGO)" $(PYTHON) bench/run.py --readme $(BENCH_ARGS)
+
+bench-quick: ## Bench suite, short run (under 3 minutes on 2 cores)
+	CARGO="$(CARGO)" $(PYTHON) bench/run.py --quick --readme $(BENCH_ARGS)
+
+bench-criterion: ## Criterion micro-benchmarks of the engine (core/benches/, a few minutes)
 	$(CARGO) bench -p streamq
 
-bench-quick: ## Criterion benchmarks in quick mode (one pass, rough figures)
+bench-criterion-quick: ## Criterion micro-benchmarks in quick mode (one pass, rough figures)
 	$(CARGO) bench -p streamq -- --quick
 
 install: ## Install libstreamq (.so, .a), include/streamq.h and streamq.pc under PREFIX
