@@ -232,7 +232,6 @@ class Bench:
         build(args.skip_build)
         self.cli = target_dir() / "release" / "streamq"
         self.rust_peer = target_dir() / "release" / "peer-crossbeam-bufwriter"
-        self.engine_pool = target_dir() / "release" / "streamq-engine-pool"
         self.features = cli_features(self.cli)
         self.pools = write_pools(self.cli, self.tmp)
         self.notes: list[str] = []
@@ -250,9 +249,6 @@ class Bench:
             "rust_crossbeam_bufwriter": [str(self.rust_peer)],
             "python_mcap": [py, f"{pd}/python_mcap.py"],
             "python_mcap_zstd": [py, f"{pd}/python_mcap.py", "--zstd"],
-            # Not a peer: streamq's engine via its Rust API, fed from the same pool (see
-            # bench/peers/rust-crossbeam-bufwriter/src/engine_pool.rs).
-            "streamq_engine_pool": [str(self.engine_pool)],
         }
 
     def run_peer(self, name: str, workload: str, frame_size: int, frames: int, fps: float,
@@ -272,10 +268,14 @@ class Bench:
 
     def run_streamq(self, label: str, workload: str, frame_size: int, frames: int, rate: str,
                     extra: list[str] | None = None, wrap: list[str] | None = None,
-                    fps: float = FPS) -> dict:
+                    fps: float = FPS, latencies: bool = False) -> dict:
         out = self.tmp / f"{workload}-{label}.sqcap"
         cmd = [str(self.cli), "record", str(out), "--rate", rate, "--fps", f"{fps:g}",
                "--frame-size", str(frame_size), "--json", "--quiet", "--progress-interval", "10s"]
+        if latencies and self.features["latencies_out"]:
+            lf = self.tmp / f"lat-{workload}-{label}.txt"  # text: ns per line
+            cmd += ["--latencies-out", str(lf)]
+            self.lat_files[label] = lf
         if self.features["frames"]:
             cmd += ["--frames", str(frames)]
         else:
@@ -363,7 +363,7 @@ class Bench:
 
     def kinect(self) -> dict:
         frames = self.cfg["kinect_s"] * FPS
-        res = {"streamq": self.run_streamq("streamq", "kinect", FRAME, frames, "real")}
+        res = {"streamq": self.run_streamq("streamq", "kinect", FRAME, frames, "real", latencies=True)}
         for name in self.peers():
             res[name] = self.run_peer(name, "kinect", FRAME, frames, FPS, latencies=True)
         return res
@@ -547,10 +547,8 @@ def targets(doc: dict) -> list[dict]:
         sq_cpu = w["kinect"].get("streamq", {}).get("cpu_percent")
         if sq_cpu is not None and cpus:
             low = min(cpus, key=cpus.get)
-            eng = w["kinect"].get("streamq_engine_pool", {}).get("cpu_percent")
             add("kinect: lowest CPU % of all", sq_cpu < cpus[low],
-                f"streamq {sq_cpu:.1f} %; lowest peer {low} {cpus[low]:.1f} %", "lowest",
-                f"streamq engine with the frame pool: {eng:.1f} %" if eng is not None else "")
+                f"streamq {sq_cpu:.1f} %; lowest peer {low} {cpus[low]:.1f} %", "lowest")
     v = w.get("volume", {})
     if v.get("skipped"):
         add("45-minute volume: 0 lost, flat RSS", None, "skipped", "0 lost", v["skipped"])
@@ -623,12 +621,11 @@ def write_markdown(doc: dict, path: Path) -> None:
     L.append("")
     L += headline_table(doc)
     L.append("")
-    L.append("`streamq` = the CLI (`streamq record`). `streamq_engine_pool` is not a peer: the same engine "
-             "through its Rust API, fed from the peers' 8-frame pool with its push latency timed per frame "
-             "like the peers' (what `streamq record --frame-pool 8` will measure).")
+    L.append("`streamq` = the CLI (`streamq record --frame-pool 8`: the same 8 pre-made frames as the peers).")
     L.append("")
     L.append("Push latency: peers time every hand-over (incl. waits for `drain` / queue room); streamq's "
-             "figures are its engine's histogram percentiles (from `streamq record --json`). "
+             "figures are its engine's histogram percentiles (from `streamq record --json`; the CDF plots "
+             "every frame as the source timed it, `--latencies-out`). "
              "`late` = frames handed over after the next frame was due (a real camera would have lost or "
              "delayed one). CPU % = (user + system CPU seconds) / wall seconds of the whole process.")
     L.append("")
@@ -734,16 +731,20 @@ def plots(doc: dict, lat_files: dict[str, Path], outdir: Path) -> list[str]:
         for n, f in lat_files.items():
             if not f.exists():
                 continue
-            a = np.sort(np.fromfile(f, dtype="<f8")) / 1e3
+            if f.suffix == ".txt":  # streamq record --latencies-out: ns, one per line
+                a = np.sort(np.loadtxt(f, dtype=np.float64, ndmin=1)) / 1e3
+            else:
+                a = np.sort(np.fromfile(f, dtype="<f8")) / 1e3
             f.unlink(missing_ok=True)
             if a.size == 0:
                 continue
             y = np.arange(1, a.size + 1) / a.size
-            ax.plot(a, y, label=n, linewidth=1)
+            sq_line = n == "streamq"
+            ax.plot(a, y, label=n, linewidth=2.5 if sq_line else 1, color="black" if sq_line else None)
         sq = w["kinect"].get("streamq", {}).get("push_us") or {}
         pts = [(sq.get(k), q) for k, q in (("p50", .5), ("p90", .9), ("p99", .99), ("p999", .999), ("max", 1.0))
                if sq.get(k) is not None]
-        if pts:
+        if pts and "streamq" not in lat_files:
             ax.plot([p for p, _ in pts], [q for _, q in pts], "o-", color="black", linewidth=2,
                     label="streamq (percentile points p50/p90/p99/p99.9/max)")
         fm = (doc.get("frame_memcpy_us") or {}).get("p50")

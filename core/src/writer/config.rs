@@ -228,7 +228,8 @@ impl WriterConfig {
     }
 
     /// Largest vectored write, in bytes (default 8 MiB): queued frames are coalesced up
-    /// to this size.
+    /// to this size. With compression, the writer takes this much raw data per
+    /// compression worker at a time, so every worker has frames to the end of a batch.
     pub fn max_write_bytes(mut self, bytes: usize) -> Self {
         self.max_write_bytes = bytes;
         self

@@ -239,6 +239,14 @@ impl DirectWriter {
         if full == 0 {
             return Ok(());
         }
+        if self.in_flight == 0 {
+            // No I/O threads: write from the current buffer and keep it.
+            self.write_here(full, self.base + full as u64);
+            return match &self.error {
+                Some(e) => Err(copy_error(e)),
+                None => Ok(()),
+            };
+        }
         let mut next = self.take_buffer()?;
         let tail = self.fill - full;
         next.as_mut_slice()[..tail].copy_from_slice(&self.cur.as_slice()[full..self.fill]);
@@ -246,39 +254,56 @@ impl DirectWriter {
         let offset = self.base;
         self.base += full as u64;
         self.fill = tail;
-        self.submit(buf, offset, full, offset + full as u64, self.in_flight == 0)
+        self.submit(buf, offset, full, offset + full as u64)
+    }
+
+    /// Writes `cur[..len]` (block aligned, zero-padded past `fill`) at `base` on this
+    /// thread — nothing may be in flight — then moves the partial last block to the
+    /// front of the buffer.
+    fn write_here(&mut self, len: usize, valid_end: u64) {
+        debug_assert!(!self.jobs_in_flight());
+        let id = self.next_id;
+        self.next_id += 1;
+        self.submitted.push_back(Submitted {
+            id,
+            valid_end,
+            ok: None,
+        });
+        self.submitted_end = self.submitted_end.max(valid_end);
+        let result = if self.failed.load(Ordering::Acquire) {
+            Err(skipped())
+        } else {
+            write_at(
+                &self.file,
+                self.faults.as_deref(),
+                &self.cur.as_slice()[..len],
+                self.base,
+            )
+        };
+        self.finish_job(id, result);
+        let full = self.fill / DIRECT_ALIGN * DIRECT_ALIGN;
+        let fill = self.fill;
+        self.cur.as_mut_slice().copy_within(full..fill, 0);
+        self.base += full as u64;
+        self.fill = fill - full;
     }
 
     /// Writes everything appended so far (the partial last block zero-padded) and waits
     /// for every write in flight. Returns the sticky error if any write failed.
     pub(crate) fn settle(&mut self) -> io::Result<()> {
-        if self.error().is_none() && self.base + self.fill as u64 > self.submitted_end {
-            let full = self.fill / DIRECT_ALIGN * DIRECT_ALIGN;
-            let aligned = self.fill.div_ceil(DIRECT_ALIGN) * DIRECT_ALIGN;
-            // The partial block stays for later appends, which will write it again,
-            // completed, after this padded copy has returned.
-            match self.take_buffer() {
-                Ok(mut next) => {
-                    let tail = self.fill - full;
-                    next.as_mut_slice()[..tail].copy_from_slice(&self.cur.as_slice()[full..self.fill]);
-                    let fill = self.fill;
-                    self.cur.as_mut_slice()[fill..aligned].fill(0);
-                    let buf = std::mem::replace(&mut self.cur, next);
-                    let offset = self.base;
-                    let valid_end = self.base + fill as u64;
-                    self.base += full as u64;
-                    self.fill = tail;
-                    // Before any I/O thread exists (the file header, written by the
-                    // thread that opens the file) the write runs right here: that
-                    // thread never blocks on a channel of ours.
-                    let inline = self.in_flight == 0 || self.io.is_none();
-                    let _ = self.submit(buf, offset, aligned, valid_end, inline);
-                }
-                Err(e) => self.set_error(e),
-            }
-        }
         while self.jobs_in_flight() {
             self.reap(true);
+        }
+        if self.error.is_none() && self.base + self.fill as u64 > self.submitted_end {
+            // Nothing is in flight now, so the padded tail is written right here, from
+            // the current buffer: no second buffer, and the thread that opens a file
+            // (which writes its header) never waits on a channel of ours. The partial
+            // block stays for later appends, which write it again, completed.
+            let aligned = self.fill.div_ceil(DIRECT_ALIGN) * DIRECT_ALIGN;
+            let fill = self.fill;
+            self.cur.as_mut_slice()[fill..aligned].fill(0);
+            let valid_end = self.base + fill as u64;
+            self.write_here(aligned, valid_end);
         }
         match &self.error {
             Some(e) => Err(copy_error(e)),
@@ -346,7 +371,8 @@ impl DirectWriter {
             if let Some(b) = self.spare.pop() {
                 return Ok(b);
             }
-            if self.buffers < self.in_flight + 2 {
+            // The one being filled plus one per write in flight.
+            if self.buffers < self.in_flight + 1 {
                 self.buffers += 1;
                 return Ok(AlignedBuf::new(self.buf_len));
             }
@@ -358,16 +384,8 @@ impl DirectWriter {
         }
     }
 
-    /// Hands a job to the I/O threads, or runs it here if `inline` (then nothing may be
-    /// in flight on the threads).
-    fn submit(
-        &mut self,
-        buf: AlignedBuf,
-        offset: u64,
-        len: usize,
-        valid_end: u64,
-        inline: bool,
-    ) -> io::Result<()> {
+    /// Hands a job to the I/O threads (started on first use).
+    fn submit(&mut self, buf: AlignedBuf, offset: u64, len: usize, valid_end: u64) -> io::Result<()> {
         let id = self.next_id;
         self.next_id += 1;
         self.submitted.push_back(Submitted {
@@ -376,33 +394,29 @@ impl DirectWriter {
             ok: None,
         });
         self.submitted_end = self.submitted_end.max(valid_end);
+        if self.io.is_none() {
+            match self.spawn() {
+                Ok(io) => self.io = Some(io),
+                Err(e) => {
+                    self.complete(Done {
+                        id,
+                        buf,
+                        result: Err(e),
+                    });
+                    return Err(copy_error(self.error.as_ref().expect("set by complete")));
+                }
+            }
+        }
+        let io = self.io.as_ref().expect("spawned above");
         let job = Job { id, buf, offset, len };
-        if inline {
-            debug_assert!(!self.jobs_in_flight());
-            let result = if self.failed.load(Ordering::Acquire) {
-                Err(skipped())
-            } else {
-                write_job(&self.file, self.faults.as_deref(), &job)
-            };
+        if let Some(Err(e)) = io.jobs.as_ref().map(|tx| tx.send(job)) {
+            // Only if every I/O thread is gone (they do not exit early).
+            let Job { buf, .. } = e.into_inner();
             self.complete(Done {
                 id,
-                buf: job.buf,
-                result,
+                buf,
+                result: Err(io::Error::other("the I/O threads stopped")),
             });
-        } else {
-            if self.io.is_none() {
-                self.io = Some(self.spawn()?);
-            }
-            let io = self.io.as_ref().expect("spawned above");
-            if let Some(Err(e)) = io.jobs.as_ref().map(|tx| tx.send(job)) {
-                // Only if every I/O thread is gone (they do not exit early): fail.
-                let Job { buf, .. } = e.into_inner();
-                self.complete(Done {
-                    id,
-                    buf,
-                    result: Err(io::Error::other("the I/O threads stopped")),
-                });
-            }
         }
         match &self.error {
             Some(e) => Err(copy_error(e)),
@@ -428,7 +442,12 @@ impl DirectWriter {
                         let result = if failed.load(Ordering::Acquire) {
                             Err(skipped())
                         } else {
-                            write_job(&file, faults.as_deref(), &job)
+                            write_at(
+                                &file,
+                                faults.as_deref(),
+                                &job.buf.as_slice()[..job.len],
+                                job.offset,
+                            )
                         };
                         if result.is_err() {
                             failed.store(true, Ordering::Release);
@@ -494,11 +513,16 @@ impl DirectWriter {
 
     fn complete(&mut self, d: Done) {
         self.spare.push(d.buf);
-        let ok = d.result.is_ok();
-        if let Err(e) = d.result {
+        self.finish_job(d.id, d.result);
+    }
+
+    /// Records a job's outcome and confirms what is now wholly on the file.
+    fn finish_job(&mut self, id: u64, result: io::Result<()>) {
+        let ok = result.is_ok();
+        if let Err(e) = result {
             self.set_error(e);
         }
-        if let Some(s) = self.submitted.iter_mut().find(|s| s.id == d.id) {
+        if let Some(s) = self.submitted.iter_mut().find(|s| s.id == id) {
             s.ok = Some(ok);
         }
         // Confirm in file order, up to the first failed write: past it the file may
@@ -524,33 +548,34 @@ fn skipped() -> io::Error {
     io::Error::other("write skipped: an earlier write failed")
 }
 
-/// One job's `pwrite`s (retrying EINTR and short writes), after the fault hook.
-fn write_job(file: &File, faults: Option<&dyn FaultInjector>, job: &Job) -> io::Result<()> {
-    let mut len = job.len;
+/// Writes block-aligned `data` at the block-aligned `offset` (retrying EINTR and short
+/// writes), after the fault hook.
+fn write_at(file: &File, faults: Option<&dyn FaultInjector>, data: &[u8], offset: u64) -> io::Result<()> {
+    let mut len = data.len();
     let mut fault_err = None;
     if let Some(f) = faults {
-        match f.before_write(job.offset, job.len) {
+        match f.before_write(offset, data.len()) {
             Fault::None => {}
             Fault::Error(errno) => return Err(io::Error::from_raw_os_error(errno)),
             Fault::Short(n) => {
                 // What a filling disk does: some whole blocks, then ENOSPC.
-                len = n.min(job.len) / DIRECT_ALIGN * DIRECT_ALIGN;
+                len = n.min(data.len()) / DIRECT_ALIGN * DIRECT_ALIGN;
                 fault_err = Some(io::Error::from_raw_os_error(libc::ENOSPC));
             }
         }
     }
-    let data = &job.buf.as_slice()[..len];
+    let data = &data[..len];
     let mut done = 0usize;
     while done < len {
-        // SAFETY: `data[done..]` is a live slice of our block-aligned buffer; its length
-        // and the offset `job.offset + done` stay block aligned (the kernel writes
+        // SAFETY: `data[done..]` is a live slice of a block-aligned buffer; its length
+        // and the offset `offset + done` stay block aligned (the kernel writes
         // whole blocks under O_DIRECT); the fd is open for writing.
         let n = unsafe {
             libc::pwrite(
                 file.as_raw_fd(),
                 data[done..].as_ptr() as *const libc::c_void,
                 len - done,
-                (job.offset + done as u64) as libc::off_t,
+                (offset + done as u64) as libc::off_t,
             )
         };
         if n < 0 {
@@ -643,9 +668,10 @@ mod tests {
             }
         }
         let _opener = OpenOnDrop(Arc::clone(&gate));
-        // Three 64 KiB records plus a bit: two full buffers go to the two I/O threads,
-        // a third waits in the channel, and every append returns at once.
-        let recs: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i + 1; (64 << 10) + 100]).collect();
+        // Two 64 KiB records plus a bit: each fills a staging buffer, which goes to an I/O
+        // thread (both wait at the gate), and both appends return at once — the third
+        // buffer (one being filled + one per write in flight) holds the rest.
+        let recs: Vec<Vec<u8>> = (0..2u8).map(|i| vec![i + 1; (64 << 10) + 100]).collect();
         for r in &recs {
             assert_eq!(w.append(&[r]).unwrap(), r.len() as u64);
         }

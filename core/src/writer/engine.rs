@@ -184,7 +184,14 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         //    long hold (a slow write, or just this thread being preempted) would turn
         //    drop-oldest into drop-newest. The copies live in `staging`, at most one
         //    write's worth (the "writes in flight" part of the budget).
-        let mut budget = settings.max_write_bytes;
+        // Compressing, each worker gets a write's worth: the pool waits for a whole
+        // batch, so a batch of a few frames would leave workers idle at its end.
+        let mut budget = match settings.compression {
+            Some(_) => settings
+                .max_write_bytes
+                .saturating_mul(settings.compress_workers.max(1)),
+            None => settings.max_write_bytes,
+        };
         let mut batches = Vec::new();
         let mut staged: Vec<(usize, Vec<Gap>, StagedFrames)> = Vec::new();
         staging.clear();
