@@ -42,9 +42,10 @@ use crate::writer::io::{Fault, FaultInjector};
 /// Block size O_DIRECT writes are aligned to (memory address, length and file offset).
 pub(crate) const DIRECT_ALIGN: usize = 4096;
 
-/// Staging buffers hold at most this much (like `dd bs=4M`): big enough that a write
-/// call's overhead is noise, small enough that several stay within the memory budget.
-const MAX_STAGING: usize = 4 << 20;
+/// Staging buffers hold at most this much: big enough that a write call's overhead is
+/// noise (with two in flight the disk always has a 2 MiB request queued), small enough
+/// that the writer's memory beyond its rings stays within 32 MiB (issue 6's budget).
+const MAX_STAGING: usize = 2 << 20;
 
 /// A zeroed, block-aligned heap buffer.
 pub(crate) struct AlignedBuf {
