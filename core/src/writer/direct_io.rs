@@ -263,14 +263,7 @@ impl DirectWriter {
     /// front of the buffer.
     fn write_here(&mut self, len: usize, valid_end: u64) {
         debug_assert!(!self.jobs_in_flight());
-        let id = self.next_id;
-        self.next_id += 1;
-        self.submitted.push_back(Submitted {
-            id,
-            valid_end,
-            ok: None,
-        });
-        self.submitted_end = self.submitted_end.max(valid_end);
+        let id = self.begin_job(valid_end);
         let result = if self.failed.load(Ordering::Acquire) {
             Err(skipped())
         } else {
@@ -385,8 +378,8 @@ impl DirectWriter {
         }
     }
 
-    /// Hands a job to the I/O threads (started on first use).
-    fn submit(&mut self, buf: AlignedBuf, offset: u64, len: usize, valid_end: u64) -> io::Result<()> {
+    /// Numbers a new job ending at `valid_end` and records it as in flight.
+    fn begin_job(&mut self, valid_end: u64) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.submitted.push_back(Submitted {
@@ -395,6 +388,12 @@ impl DirectWriter {
             ok: None,
         });
         self.submitted_end = self.submitted_end.max(valid_end);
+        id
+    }
+
+    /// Hands a job to the I/O threads (started on first use).
+    fn submit(&mut self, buf: AlignedBuf, offset: u64, len: usize, valid_end: u64) -> io::Result<()> {
+        let id = self.begin_job(valid_end);
         if self.io.is_none() {
             match self.spawn() {
                 Ok(io) => self.io = Some(io),

@@ -148,6 +148,25 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
     // Whether the writer already napped since its last productive round.
     let mut lingered = true;
     let mut in_flight = InFlight::default();
+    // Every error stops the writer the same way: `fail`, then the thread ends.
+    macro_rules! or_fail {
+        ($result:expr) => {
+            match $result {
+                Ok(v) => v,
+                Err(e) => {
+                    fail(
+                        &engine,
+                        &settings,
+                        e,
+                        &mut consumers,
+                        &mut in_flight,
+                        sink.as_mut(),
+                    );
+                    return;
+                }
+            }
+        };
+    }
 
     loop {
         // 1. Adopt streams added since the last round.
@@ -236,29 +255,14 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             // Nothing queued: trailing gaps, writes in flight out, flush answers, the
             // end, or sleep.
             drop(batches);
-            if let Err(e) = write_trailing_gaps(&mut consumers, &mut streams, sink.as_mut(), &mut in_flight) {
-                fail(
-                    &engine,
-                    &settings,
-                    e,
-                    &mut consumers,
-                    &mut in_flight,
-                    sink.as_mut(),
-                );
-                return;
-            }
-            if let Err(e) = confirm(&engine, sink.as_mut(), &mut in_flight, true) {
-                fail(
-                    &engine,
-                    &settings,
-                    e,
-                    &mut consumers,
-                    &mut in_flight,
-                    sink.as_mut(),
-                );
-                return;
-            }
-            if let Err(e) = answer_flushes(
+            or_fail!(write_trailing_gaps(
+                &mut consumers,
+                &mut streams,
+                sink.as_mut(),
+                &mut in_flight
+            ));
+            or_fail!(confirm(&engine, sink.as_mut(), &mut in_flight, true));
+            or_fail!(answer_flushes(
                 &engine,
                 &settings,
                 &streams,
@@ -266,17 +270,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 &mut unsynced_bytes,
                 &mut last_sync,
                 &mut in_flight,
-            ) {
-                fail(
-                    &engine,
-                    &settings,
-                    e,
-                    &mut consumers,
-                    &mut in_flight,
-                    sink.as_mut(),
-                );
-                return;
-            }
+            ));
             let closing = engine.lock().closing;
             if closing && !engine.pending.load(Ordering::Acquire) && streams.iter().all(|s| s.ended) {
                 finish(
@@ -295,7 +289,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 _ => None,
             };
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                if let Err(e) = sync(
+                or_fail!(sync(
                     &engine,
                     &settings,
                     &streams,
@@ -303,17 +297,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     &mut unsynced_bytes,
                     &mut last_sync,
                     &mut in_flight,
-                ) {
-                    fail(
-                        &engine,
-                        &settings,
-                        e,
-                        &mut consumers,
-                        &mut in_flight,
-                        sink.as_mut(),
-                    );
-                    return;
-                }
+                ));
                 continue;
             }
             if !lingered && !settings.linger.is_zero() && !closing {
@@ -456,17 +440,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     frames_stored_raw: stored_raw,
                 });
                 in_flight.accepted += 1;
-                if let Err(e) = confirm(&engine, sink.as_mut(), &mut in_flight, false) {
-                    fail(
-                        &engine,
-                        &settings,
-                        e,
-                        &mut consumers,
-                        &mut in_flight,
-                        sink.as_mut(),
-                    );
-                    return;
-                }
+                or_fail!(confirm(&engine, sink.as_mut(), &mut in_flight, false));
             }
             Err(e) => {
                 {
@@ -477,15 +451,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 }
                 drop(rounds);
                 drop(held);
-                fail(
-                    &engine,
-                    &settings,
-                    e,
-                    &mut consumers,
-                    &mut in_flight,
-                    sink.as_mut(),
-                );
-                return;
+                or_fail!(Err(e));
             }
         }
 
@@ -496,8 +462,8 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             FsyncPolicy::EveryBytes(n) => unsynced_bytes >= n,
             FsyncPolicy::Every(d) => last_sync.elapsed() >= d,
         };
-        if sync_due
-            && let Err(e) = sync(
+        if sync_due {
+            or_fail!(sync(
                 &engine,
                 &settings,
                 &streams,
@@ -505,54 +471,20 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 &mut unsynced_bytes,
                 &mut last_sync,
                 &mut in_flight,
-            )
+            ));
+        }
+        if sink.rotation_due()
+            && let Some(seg) = or_fail!(sink.rotate())
         {
-            fail(
-                &engine,
-                &settings,
-                e,
-                &mut consumers,
-                &mut in_flight,
-                sink.as_mut(),
-            );
-            return;
-        }
-        if sink.rotation_due() {
-            match sink.rotate() {
-                Ok(Some(seg)) => {
-                    // The finished segment is complete on file: all it holds is written.
-                    if let Err(e) = confirm(&engine, sink.as_mut(), &mut in_flight, false) {
-                        fail(
-                            &engine,
-                            &settings,
-                            e,
-                            &mut consumers,
-                            &mut in_flight,
-                            sink.as_mut(),
-                        );
-                        return;
-                    }
-                    mark_durable_all(&engine, &settings, &streams);
-                    if let Some(cb) = &settings.on_segment {
-                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&seg)));
-                    }
-                    engine.lock().segments.push(seg);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    fail(
-                        &engine,
-                        &settings,
-                        e,
-                        &mut consumers,
-                        &mut in_flight,
-                        sink.as_mut(),
-                    );
-                    return;
-                }
+            // The finished segment is complete on file: all it holds is written.
+            or_fail!(confirm(&engine, sink.as_mut(), &mut in_flight, false));
+            mark_durable_all(&engine, &settings, &streams);
+            if let Some(cb) = &settings.on_segment {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&seg)));
             }
+            engine.lock().segments.push(seg);
         }
-        if let Err(e) = answer_flushes(
+        or_fail!(answer_flushes(
             &engine,
             &settings,
             &streams,
@@ -560,17 +492,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             &mut unsynced_bytes,
             &mut last_sync,
             &mut in_flight,
-        ) {
-            fail(
-                &engine,
-                &settings,
-                e,
-                &mut consumers,
-                &mut in_flight,
-                sink.as_mut(),
-            );
-            return;
-        }
+        ));
         let mut c = engine.lock();
         if let Some(h) = c.write_latency.as_mut() {
             let _ = h.add(&hist);
