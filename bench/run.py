@@ -113,7 +113,7 @@ def build(skip: bool) -> None:
 
 def cli_features(cli: Path) -> dict:
     help_text = subprocess.run([str(cli), "record", "--help"], capture_output=True, text=True).stdout
-    flags = ["--frame-pool", "--frames", "--keep-segments", "--compress-workers", "--latencies-out"]
+    flags = ["--frame-pool", "--frames", "--keep-segments", "--compress-workers", "--latencies-out", "--replay"]
     return {f.lstrip("-").replace("-", "_"): bool(re.search(rf"\s{re.escape(f)}[\s=<]", help_text)) for f in flags}
 
 
@@ -280,7 +280,10 @@ class Bench:
             cmd += ["--frames", str(frames)]
         else:
             cmd += ["--duration", f"{frames / fps:.6f}s"]
-        if self.features["frame_pool"]:
+        if self.features["replay"]:
+            # The peers' very bytes (frames.bin), loaded before the clock starts.
+            cmd += ["--replay", str(self.pools[frame_size])]
+        elif self.features["frame_pool"]:
             cmd += ["--frame-pool", str(POOL_FRAMES)]
         cmd += extra or []
         cmd = (wrap or []) + cmd
@@ -621,7 +624,8 @@ def write_markdown(doc: dict, path: Path) -> None:
     L.append("")
     L += headline_table(doc)
     L.append("")
-    L.append("`streamq` = the CLI (`streamq record --frame-pool 8`: the same 8 pre-made frames as the peers).")
+    L.append("`streamq` = the CLI (`streamq record --replay frames.bin`: the same 8 frames, the same bytes, "
+             "as the peers).")
     L.append("")
     L.append("Push latency: peers time every hand-over (incl. waits for `drain` / queue room); streamq's "
              "figures are its engine's histogram percentiles (from `streamq record --json`; the CDF plots "

@@ -170,6 +170,11 @@ pub struct Args {
     /// `verify --check-synthetic` still checks every byte).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub frame_pool: Option<u64>,
+    /// Replay frames from FILE instead of synthesising them: consecutive --frame-size
+    /// chunks (at most 4096, a trailing partial chunk ignored), cycled. One stream only;
+    /// for recording your own sensor's bytes, or a benchmark's exact frames.
+    #[arg(long, value_name = "FILE", conflicts_with = "frame_pool")]
+    pub replay: Option<PathBuf>,
     /// With --segment-size/--segment-duration: keep only the newest K finished segments,
     /// deleting older ones as new ones finish (a rolling recording of bounded disk use).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
@@ -429,6 +434,10 @@ pub fn run(args: Args) -> CmdResult {
         .into_iter()
         .map(|s| s.with_frame_pool(args.frame_pool))
         .collect();
+    let replay = match &args.replay {
+        Some(path) => Some(load_replay(path, frame_size, specs.len())?),
+        None => None,
+    };
     if args.keep_segments.is_some() && args.segment_size.is_none() && args.segment_duration.is_none() {
         return Err(Failure::usage(
             "--keep-segments needs --segment-size or --segment-duration",
@@ -497,8 +506,15 @@ pub fn run(args: Args) -> CmdResult {
         let mut sc = StreamConfig::new(spec.kind.name(), spec.kind.media_type())
             .capacity(cap)
             .policy(args.policy.into());
-        for (k, v) in spec.metadata() {
-            sc = sc.metadata(k, v);
+        match &args.replay {
+            // Not the synthetic generator's frames: no `generator` key, so
+            // `verify --check-synthetic` leaves the stream alone.
+            Some(path) => sc = sc.metadata("source", format!("replay of {}", path.display())),
+            None => {
+                for (k, v) in spec.metadata() {
+                    sc = sc.metadata(k, v);
+                }
+            }
         }
         let p = writer
             .add_stream(sc)
@@ -516,9 +532,13 @@ pub fn run(args: Args) -> CmdResult {
     }
 
     // Pools are made before the clock starts: their cost is not part of the recording.
+    let mut replay = replay;
     let mut frame_sources: Vec<FrameSource> = specs
         .iter()
         .map(|spec| {
+            if let Some(frames) = replay.take() {
+                return FrameSource::Pool(frames);
+            }
             let g = Generator::new(spec.clone());
             match args.frame_pool {
                 Some(n) => FrameSource::Pool((0..n).map(|k| g.frame(k)).collect()),
@@ -670,6 +690,40 @@ pub fn run(args: Args) -> CmdResult {
         }
         None => Ok(EXIT_OK),
     }
+}
+
+/// `--replay`: the file's consecutive `frame_size` chunks.
+fn load_replay(path: &std::path::Path, frame_size: usize, streams: usize) -> Result<Vec<Vec<u8>>, Failure> {
+    if streams != 1 {
+        return Err(Failure::usage(
+            "--replay records one stream; give one in --streams",
+        ));
+    }
+    if frame_size == 0 {
+        return Err(Failure::usage("--replay needs a --frame-size above 0"));
+    }
+    let meta =
+        std::fs::metadata(path).map_err(|e| Failure::usage(format!("--replay {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(Failure::usage(format!(
+            "--replay {}: not a regular file",
+            path.display()
+        )));
+    }
+    let want = (frame_size as u64).saturating_mul(4096).min(meta.len());
+    if want < frame_size as u64 {
+        return Err(Failure::usage(format!(
+            "--replay {}: {} holds no whole frame of {}",
+            path.display(),
+            human_bytes(meta.len()),
+            human_bytes(frame_size as u64)
+        )));
+    }
+    let mut data = vec![0u8; (want / frame_size as u64 * frame_size as u64) as usize];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut data))
+        .map_err(|e| Failure::usage(format!("--replay {}: {e}", path.display())))?;
+    Ok(data.chunks_exact(frame_size).map(<[u8]>::to_vec).collect())
 }
 
 fn write_latencies(path: &std::path::Path, ns: &[u64]) -> std::io::Result<()> {

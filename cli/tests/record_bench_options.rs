@@ -122,3 +122,79 @@ fn bad_bench_options_are_usage_errors() {
         assert!(!path.exists(), "{args:?} created the file");
     }
 }
+
+#[test]
+fn replay_cycles_the_files_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("frames.bin");
+    // Three 4 KiB frames and a partial fourth, which is ignored.
+    let mut bytes = Vec::new();
+    for i in 0..3u8 {
+        bytes.extend(std::iter::repeat_n(i + 1, 4096));
+    }
+    bytes.extend([9u8; 100]);
+    std::fs::write(&src, &bytes).unwrap();
+    let path = dir.path().join("replay.sqcap");
+    let s = record(
+        &path,
+        &[
+            "--frame-size",
+            "4KiB",
+            "--frames",
+            "7",
+            "--rate",
+            "max",
+            "--replay",
+            src.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(s["frames_written"], 7, "{s}");
+    let r = Reader::open(&path).unwrap();
+    let got: Vec<Vec<u8>> = r.frames().map(|f| f.data().unwrap().to_vec()).collect();
+    for (n, f) in got.iter().enumerate() {
+        assert_eq!(f, &bytes[(n % 3) * 4096..(n % 3 + 1) * 4096], "frame {n}");
+    }
+    // Not the synthetic generator's frames: --check-synthetic has nothing to check.
+    let o = streamq(["verify", path.to_str().unwrap(), "--json", "--check-synthetic"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    let p = dir.path().join("x.sqcap");
+    let ps = p.to_str().unwrap();
+    let tiny = dir.path().join("tiny.bin");
+    std::fs::write(&tiny, [0u8; 10]).unwrap();
+    for args in [
+        vec!["record", ps, "--replay", "/nonexistent/frames.bin"],
+        vec![
+            "record",
+            ps,
+            "--frame-size",
+            "4KiB",
+            "--replay",
+            tiny.to_str().unwrap(),
+        ],
+        vec![
+            "record",
+            ps,
+            "--frame-size",
+            "4KiB",
+            "--streams",
+            "depth,imu",
+            "--replay",
+            src.to_str().unwrap(),
+        ],
+        vec![
+            "record",
+            ps,
+            "--frame-pool",
+            "2",
+            "--replay",
+            src.to_str().unwrap(),
+        ],
+        vec!["record", ps, "--replay", dir.path().to_str().unwrap()],
+    ] {
+        let o = streamq(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert_no_panic(&o, &format!("{args:?}"));
+        assert!(!p.exists(), "{args:?} created the file");
+    }
+}
