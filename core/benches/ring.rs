@@ -76,30 +76,10 @@ struct Case {
 }
 
 const CASES: [Case; 4] = [
-    Case {
-        label: "64B",
-        size: 64,
-        ring: 4 << 20,
-        frames_per_iter: 1024,
-    },
-    Case {
-        label: "4KiB",
-        size: 4 << 10,
-        ring: 4 << 20,
-        frames_per_iter: 64,
-    },
-    Case {
-        label: "64KiB",
-        size: 64 << 10,
-        ring: 64 << 20,
-        frames_per_iter: 8,
-    },
-    Case {
-        label: "900KiB",
-        size: 900 << 10,
-        ring: 64 << 20,
-        frames_per_iter: 1,
-    },
+    Case { label: "64B", size: 64, ring: 4 << 20, frames_per_iter: 1024 },
+    Case { label: "4KiB", size: 4 << 10, ring: 4 << 20, frames_per_iter: 64 },
+    Case { label: "64KiB", size: 64 << 10, ring: 64 << 20, frames_per_iter: 8 },
+    Case { label: "900KiB", size: 900 << 10, ring: 64 << 20, frames_per_iter: 1 },
 ];
 
 /// Most frames one `try_peek_batch` claims.
@@ -151,9 +131,7 @@ where
 // streamq
 
 fn streamq_config(ring: usize, record_latency: bool) -> QueueConfig {
-    QueueConfig::new(ring)
-        .policy(OverflowPolicy::Block)
-        .record_latency(record_latency)
+    QueueConfig::new(ring).policy(OverflowPolicy::Block).record_latency(record_latency)
 }
 
 #[inline(always)]
@@ -471,11 +449,7 @@ fn read_estimate(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option
     let json = std::fs::read_to_string(&path).ok()?;
     let key_at = |json: &str, key: &str| json.find(&format!("\"{key}\":")).map(|i| i + key.len() + 3);
     let slope = key_at(&json, "slope")?;
-    let from = if json[slope..].trim_start().starts_with("null") {
-        key_at(&json, "mean")?
-    } else {
-        slope
-    };
+    let from = if json[slope..].trim_start().starts_with("null") { key_at(&json, "mean")? } else { slope };
     let pe = from + key_at(&json[from..], "point_estimate")?;
     let rest = &json[pe..];
     let end = rest.find([',', '}']).unwrap_or(rest.len());
@@ -487,19 +461,12 @@ fn read_estimate(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option
         let start = key_at(json, key)?;
         let open = start + json[start..].find('[')? + 1;
         let close = open + json[open..].find(']')?;
-        json[open..close]
-            .split(',')
-            .map(|x| x.trim().parse().ok())
-            .collect()
+        json[open..close].split(',').map(|x| x.trim().parse().ok()).collect()
     };
     let best = sample
         .and_then(|s| {
             let (iters, times) = (array(&s, "iters")?, array(&s, "times")?);
-            iters
-                .iter()
-                .zip(&times)
-                .map(|(i, t)| t / i)
-                .min_by(f64::total_cmp)
+            iters.iter().zip(&times).map(|(i, t)| t / i).min_by(f64::total_cmp)
         })
         .unwrap_or(typical);
     Some((typical, best))
@@ -528,38 +495,16 @@ fn print_summary(dir: &Path, since: SystemTime) {
             println!("est  = criterion's point estimate (the `time` it prints), divided by frames/iteration");
             println!("best = fastest of the samples (least disturbed by other load on the machine)");
         }
-        println!(
-            "\n{group}  (frame {} B, ring {} MiB, {} frames/iteration)",
-            case.size,
-            case.ring >> 20,
-            fpi
-        );
-        println!(
-            "  {:<22} {:>12} {:>8} {:>12} {:>8}",
-            "contender", "est ns/fr", "GB/s", "best ns/fr", "GB/s"
-        );
+        println!("\n{group}  (frame {} B, ring {} MiB, {} frames/iteration)", case.size, case.ring >> 20, fpi);
+        println!("  {:<22} {:>12} {:>8} {:>12} {:>8}", "contender", "est ns/fr", "GB/s", "best ns/fr", "GB/s");
         for (id, t, b) in &rows {
             let gbs = |ns: f64| case.size as f64 / ns;
-            println!(
-                "  {:<22} {:>12.1} {:>8.2} {:>12.1} {:>8.2}",
-                id,
-                t,
-                gbs(*t),
-                b,
-                gbs(*b)
-            );
+            println!("  {:<22} {:>12.1} {:>8.2} {:>12.1} {:>8.2}", id, t, gbs(*t), b, gbs(*b));
         }
         let get = |id: &str| rows.iter().find(|r| r.0 == id).map(|r| (r.1, r.2));
         let fmt = |x: (f64, f64)| format!("{:.2}x ({:.2}x)", x.0, x.1);
         println!("  ratios, est (best):");
-        for sq in [
-            "streamq",
-            "streamq_nolat",
-            "streamq_reserve",
-            "streamq_reserve_nolat",
-            "streamq_batch",
-            "streamq_lean",
-        ] {
+        for sq in ["streamq", "streamq_nolat", "streamq_reserve", "streamq_reserve_nolat", "streamq_batch", "streamq_lean"] {
             let Some(t) = get(sq) else { continue };
             let mut line = format!("  {sq:<22}");
             if let Some(o) = get("crossbeam_bounded") {
@@ -596,54 +541,12 @@ fn benches(c: &mut Criterion) {
             .measurement_time(Duration::from_secs(2))
             .nresamples(20_000) // analysis time: 36 benchmarks on 2 cores
             .throughput(Throughput::Bytes(case.size as u64 * case.frames_per_iter));
-        bench_streamq(
-            &mut g,
-            case,
-            "streamq",
-            true,
-            ProduceWith::Push,
-            ConsumeWith::Peek,
-        );
-        bench_streamq(
-            &mut g,
-            case,
-            "streamq_nolat",
-            false,
-            ProduceWith::Push,
-            ConsumeWith::Peek,
-        );
-        bench_streamq(
-            &mut g,
-            case,
-            "streamq_reserve",
-            true,
-            ProduceWith::Reserve,
-            ConsumeWith::Peek,
-        );
-        bench_streamq(
-            &mut g,
-            case,
-            "streamq_reserve_nolat",
-            false,
-            ProduceWith::Reserve,
-            ConsumeWith::Peek,
-        );
-        bench_streamq(
-            &mut g,
-            case,
-            "streamq_batch",
-            true,
-            ProduceWith::Push,
-            ConsumeWith::Batch,
-        );
-        bench_streamq(
-            &mut g,
-            case,
-            "streamq_lean",
-            false,
-            ProduceWith::PushAtLean,
-            ConsumeWith::Peek,
-        );
+        bench_streamq(&mut g, case, "streamq", true, ProduceWith::Push, ConsumeWith::Peek);
+        bench_streamq(&mut g, case, "streamq_nolat", false, ProduceWith::Push, ConsumeWith::Peek);
+        bench_streamq(&mut g, case, "streamq_reserve", true, ProduceWith::Reserve, ConsumeWith::Peek);
+        bench_streamq(&mut g, case, "streamq_reserve_nolat", false, ProduceWith::Reserve, ConsumeWith::Peek);
+        bench_streamq(&mut g, case, "streamq_batch", true, ProduceWith::Push, ConsumeWith::Batch);
+        bench_streamq(&mut g, case, "streamq_lean", false, ProduceWith::PushAtLean, ConsumeWith::Peek);
         bench_crossbeam(&mut g, case);
         bench_rtrb(&mut g, case);
         bench_memcpy(&mut g, case);

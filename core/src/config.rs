@@ -157,9 +157,7 @@ impl QueueConfig {
     /// Checks the settings and returns (capacity, high, low) in bytes.
     pub(crate) fn resolve(&self) -> Result<(usize, usize, usize), BuildError> {
         if self.capacity == 0 {
-            return Err(BuildError::InvalidConfig(
-                "capacity must be greater than 0".into(),
-            ));
+            return Err(BuildError::InvalidConfig("capacity must be greater than 0".into()));
         }
         if self.capacity > (1usize << 40) {
             return Err(BuildError::InvalidConfig("capacity is larger than 1 TiB".into()));
@@ -178,9 +176,7 @@ impl QueueConfig {
             )));
         }
         if self.max_frames == Some(0) {
-            return Err(BuildError::InvalidConfig(
-                "max_frames must be greater than 0".into(),
-            ));
+            return Err(BuildError::InvalidConfig("max_frames must be greater than 0".into()));
         }
         Ok((cap, high, low))
     }

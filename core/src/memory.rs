@@ -129,11 +129,7 @@ impl RingMemory {
             }
         }
         let base = NonNull::new(p).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        Ok(RingMemory {
-            base,
-            capacity,
-            double_mapped: false,
-        })
+        Ok(RingMemory { base, capacity, double_mapped: false })
     }
 
     /// Whether both halves share physical pages (true on Linux with memfd).

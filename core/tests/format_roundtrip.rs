@@ -382,7 +382,10 @@ fn synthetic_capture_reads_back_bit_exact() {
         let r = Reader::open(&path).unwrap();
         assert!(r.is_clean());
         let seg = r.segment_infos().next().unwrap();
-        assert!(seg.indexed, "checkpoint {checkpoint}: opened from the index");
+        assert!(
+            seg.indexed,
+            "checkpoint {checkpoint}: opened from the index"
+        );
         assert_eq!(seg.header, header());
         assert_eq!(got(&r), want);
         assert_eq!(r.frame_count(), want.len());
@@ -407,7 +410,10 @@ fn synthetic_capture_reads_back_bit_exact() {
 
         // streams
         let s = r.streams();
-        assert_eq!(s.iter().map(|s| s.id).collect::<Vec<_>>(), [DEPTH, COLOR, IMU]);
+        assert_eq!(
+            s.iter().map(|s| s.id).collect::<Vec<_>>(),
+            [DEPTH, COLOR, IMU]
+        );
         let depth = r.stream(DEPTH).unwrap();
         assert_eq!(depth.def.as_ref().unwrap().get("units"), Some("mm"));
         assert_eq!(depth.def.as_ref().unwrap().media_type, "depth/u16");
@@ -433,7 +439,10 @@ fn synthetic_capture_reads_back_bit_exact() {
         assert_eq!(imu, (0..48).collect::<Vec<_>>());
 
         // merged order: device ts, then host ts, then file order
-        let merged: Vec<(u64, u64)> = r.iter_merged().map(|f| (f.device_ts_ns, f.host_ts_ns)).collect();
+        let merged: Vec<(u64, u64)> = r
+            .iter_merged()
+            .map(|f| (f.device_ts_ns, f.host_ts_ns))
+            .collect();
         assert_eq!(merged.len(), want.len());
         assert!(merged.windows(2).all(|w| w[0] <= w[1]));
         // depth (hts +500) and imu (hts +900) share device ts: depth first
@@ -450,7 +459,10 @@ fn synthetic_capture_reads_back_bit_exact() {
         let t = 5 * 33_000_000 + 1;
         let f = r.seek_time(t).next().unwrap();
         assert!(f.device_ts_ns >= t);
-        assert_eq!(r.seek_time(t).count(), merged.iter().filter(|m| m.0 >= t).count());
+        assert_eq!(
+            r.seek_time(t).count(),
+            merged.iter().filter(|m| m.0 >= t).count()
+        );
         assert_eq!(r.seek_time(0).count(), want.len());
         assert_eq!(r.seek_time(u64::MAX).count(), 0);
         let f = r.seek_stream_time(COLOR, t).next().unwrap();

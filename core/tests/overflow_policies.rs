@@ -24,9 +24,7 @@ fn fail_fast_returns_would_block_and_keeps_queued_frames() {
     let s = rx.stats();
     assert_eq!(s.frames_dropped(), 0);
     assert!(s.pushes_refused >= 2);
-    let got: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok())
-        .map(|f| f.info.seq)
-        .collect();
+    let got: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok()).map(|f| f.info.seq).collect();
     assert_eq!(got, (0..n).collect::<Vec<_>>());
 }
 
@@ -34,10 +32,7 @@ fn fail_fast_returns_would_block_and_keeps_queued_frames() {
 fn block_times_out_then_succeeds_once_the_consumer_frees_room() {
     let (mut tx, mut rx, _) = filled(OverflowPolicy::Block);
     let t0 = Instant::now();
-    assert_eq!(
-        tx.push_timeout(&[0u8; 400], Duration::from_millis(30)),
-        Err(PushError::Timeout)
-    );
+    assert_eq!(tx.push_timeout(&[0u8; 400], Duration::from_millis(30)), Err(PushError::Timeout));
     assert!(t0.elapsed() >= Duration::from_millis(30));
     let t = std::thread::spawn(move || {
         let r = tx.push(&[9u8; 400]); // waits for room, no timeout
@@ -55,7 +50,8 @@ fn block_times_out_then_succeeds_once_the_consumer_frees_room() {
 
 #[test]
 fn block_with_a_configured_timeout_applies_it_to_push() {
-    let (mut tx, _rx) = queue(QueueConfig::new(4096).block_timeout(Some(Duration::from_millis(10)))).unwrap();
+    let (mut tx, _rx) =
+        queue(QueueConfig::new(4096).block_timeout(Some(Duration::from_millis(10)))).unwrap();
     while tx.try_push(&[0u8; 1000]).is_ok() {}
     assert_eq!(tx.push(&[0u8; 1000]), Err(PushError::Timeout));
     assert!(matches!(tx.reserve(1000), Err(ReserveError::Timeout)));
@@ -73,16 +69,11 @@ fn drop_newest_refuses_new_frames_and_records_their_sequence_as_a_gap() {
     let s = rx.stats();
     assert_eq!(s.frames_dropped_newest, 4);
     assert_eq!(s.frames_dropped_oldest, 0);
-    let frames: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok())
-        .map(|f| f.info.seq)
-        .collect();
+    let frames: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok()).map(|f| f.info.seq).collect();
     assert_eq!(*frames.last().unwrap(), n + 4);
     let gaps = rx.take_gaps(u64::MAX);
     assert_eq!(gaps.len(), 1);
-    assert_eq!(
-        (gaps[0].first_seq, gaps[0].count, gaps[0].reason),
-        (n, 4, DropReason::Newest)
-    );
+    assert_eq!((gaps[0].first_seq, gaps[0].count, gaps[0].reason), (n, 4, DropReason::Newest));
 }
 
 #[test]
@@ -93,25 +84,13 @@ fn drop_oldest_evicts_unread_frames_and_keeps_the_newest() {
     }
     let s = rx.stats();
     assert_eq!(s.frames_dropped_oldest, 3);
-    let seqs: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok())
-        .map(|f| f.info.seq)
-        .collect();
-    assert_eq!(
-        seqs,
-        (3..n + 3).collect::<Vec<_>>(),
-        "the three oldest were evicted"
-    );
+    let seqs: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok()).map(|f| f.info.seq).collect();
+    assert_eq!(seqs, (3..n + 3).collect::<Vec<_>>(), "the three oldest were evicted");
     let gaps = rx.take_gaps(u64::MAX);
     assert_eq!(gaps.len(), 1);
-    assert_eq!(
-        (gaps[0].first_seq, gaps[0].count, gaps[0].reason),
-        (0, 3, DropReason::Oldest)
-    );
+    assert_eq!((gaps[0].first_seq, gaps[0].count, gaps[0].reason), (0, 3, DropReason::Oldest));
     let s = rx.stats();
-    assert_eq!(
-        s.frames_pushed,
-        s.frames_popped + s.frames_dropped() + s.frames_queued
-    );
+    assert_eq!(s.frames_pushed, s.frames_popped + s.frames_dropped() + s.frames_queued);
 }
 
 #[test]
@@ -130,10 +109,7 @@ fn drop_oldest_never_evicts_a_frame_the_consumer_is_reading() {
     assert!(tx.push(&[0xEE; 400]).unwrap().is_queued());
     let s = rx.stats();
     assert_eq!(s.frames_dropped_newest, 1);
-    assert_eq!(
-        s.frames_pushed,
-        s.frames_popped + s.frames_dropped() + s.frames_queued
-    );
+    assert_eq!(s.frames_pushed, s.frames_popped + s.frames_dropped() + s.frames_queued);
 }
 
 #[test]
@@ -154,11 +130,7 @@ fn gaps_are_reported_in_order_and_merged_per_run() {
         expect.push((first, round + 1));
         while rx.try_pop().is_ok() {}
     }
-    let gaps: Vec<(u64, u64)> = rx
-        .take_gaps(u64::MAX)
-        .iter()
-        .map(|g| (g.first_seq, g.count))
-        .collect();
+    let gaps: Vec<(u64, u64)> = rx.take_gaps(u64::MAX).iter().map(|g| (g.first_seq, g.count)).collect();
     assert_eq!(gaps, expect);
 }
 
@@ -170,10 +142,7 @@ fn a_shared_producer_under_fail_fast_never_waits() {
     // Each of these used to wait for room under FailFast.
     assert_eq!(tx.push(&[0u8; 1000]), Err(PushError::WouldBlock));
     assert_eq!(tx.push_at(&[0u8; 1000], 5), Err(PushError::WouldBlock));
-    assert_eq!(
-        tx.push_timeout(&[0u8; 1000], Duration::from_secs(60)),
-        Err(PushError::WouldBlock)
-    );
+    assert_eq!(tx.push_timeout(&[0u8; 1000], Duration::from_secs(60)), Err(PushError::WouldBlock));
     assert!(matches!(tx.reserve(1000), Err(ReserveError::WouldBlock)));
     assert!(matches!(tx.try_reserve(1000), Err(ReserveError::WouldBlock)));
 }
@@ -183,13 +152,7 @@ fn a_shared_producer_under_block_times_out_outside_its_lock() {
     let (tx, _rx) = queue(QueueConfig::new(4096)).unwrap();
     let tx = tx.into_shared();
     while tx.try_push(&[0u8; 1000]).is_ok() {}
-    assert!(matches!(
-        tx.reserve_timeout(1000, Duration::from_millis(10)),
-        Err(ReserveError::Timeout)
-    ));
-    assert_eq!(
-        tx.push_at_timeout(&[0u8; 1000], 1, Duration::from_millis(10)),
-        Err(PushError::Timeout)
-    );
+    assert!(matches!(tx.reserve_timeout(1000, Duration::from_millis(10)), Err(ReserveError::Timeout)));
+    assert_eq!(tx.push_at_timeout(&[0u8; 1000], 1, Duration::from_millis(10)), Err(PushError::Timeout));
     assert_eq!(tx.try_push_at(&[0u8; 1000], 1), Err(PushError::WouldBlock));
 }

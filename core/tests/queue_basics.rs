@@ -12,15 +12,9 @@ fn push_then_pop_keeps_bytes_sequence_and_timestamps() {
     let a = rx.pop().unwrap();
     assert_eq!(a.data, b"abc");
     assert_eq!(a.info.seq, 0);
-    assert_eq!(
-        a.info.timestamp_ns, a.info.host_time_ns,
-        "no device time given: host time used"
-    );
+    assert_eq!(a.info.timestamp_ns, a.info.host_time_ns, "no device time given: host time used");
     let b = rx.pop().unwrap();
-    assert_eq!(
-        (b.data.as_slice(), b.info.seq, b.info.timestamp_ns),
-        (&b"defg"[..], 1, 1234)
-    );
+    assert_eq!((b.data.as_slice(), b.info.seq, b.info.timestamp_ns), (&b"defg"[..], 1, 1234));
     assert!(b.info.host_time_ns >= a.info.host_time_ns);
     assert_eq!(rx.try_pop(), Err(TryPopError::Empty));
 }
@@ -85,13 +79,7 @@ fn commit_len_publishes_a_prefix_and_refuses_more_than_reserved() {
     r.commit_len(3, None).unwrap();
     assert_eq!(rx.pop().unwrap().data, b"abc");
     let r = tx.reserve(10).unwrap();
-    assert_eq!(
-        r.commit_len(11, None),
-        Err(CommitError::TooLong {
-            len: 11,
-            reserved: 10
-        })
-    );
+    assert_eq!(r.commit_len(11, None), Err(CommitError::TooLong { len: 11, reserved: 10 }));
 }
 
 #[test]
@@ -133,10 +121,7 @@ fn batches_respect_frame_and_byte_limits() {
 #[test]
 fn pop_timeout_times_out_on_an_empty_queue() {
     let (_tx, mut rx) = queue(QueueConfig::new(4096)).unwrap();
-    assert_eq!(
-        rx.pop_timeout(Duration::from_millis(20)),
-        Err(streamq::PopTimeoutError::Timeout)
-    );
+    assert_eq!(rx.pop_timeout(Duration::from_millis(20)), Err(streamq::PopTimeoutError::Timeout));
 }
 
 #[test]
@@ -164,9 +149,7 @@ fn producer_close_is_seen_by_blocked_consumer() {
 fn invalid_configurations_are_refused_with_a_reason() {
     let e = queue(QueueConfig::new(0)).err().unwrap();
     assert!(e.to_string().contains("capacity"));
-    let e = queue(QueueConfig::new(4096).high_water(100).low_water(200))
-        .err()
-        .unwrap();
+    let e = queue(QueueConfig::new(4096).high_water(100).low_water(200)).err().unwrap();
     assert!(e.to_string().contains("low water"));
     let e = queue(QueueConfig::new(4096).high_water(1 << 20)).err().unwrap();
     assert!(e.to_string().contains("high water"));

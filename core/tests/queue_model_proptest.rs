@@ -342,9 +342,7 @@ impl Harness {
                         let mut res = match r {
                             Ok(res) => res,
                             Err(e) => {
-                                return Err(TestCaseError::fail(format!(
-                                    "reserve({len}) = {e:?}, want room"
-                                )));
+                                return Err(TestCaseError::fail(format!("reserve({len}) = {e:?}, want room")));
                             }
                         };
                         prop_assert_eq!(res.len(), len);

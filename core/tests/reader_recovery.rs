@@ -13,8 +13,10 @@ fn header() -> FileHeader {
 /// the end offset of every record and, per record end, whether it was a frame.
 fn capture(n: u64, finish: bool) -> Vec<u8> {
     let mut b = CaptureBuilder::with_checkpoint_bytes(Vec::new(), &header(), 400).unwrap();
-    b.add_stream(&StreamDef::new(1, "depth", "depth/u16")).unwrap();
-    b.add_stream(&StreamDef::new(2, "imu", "imu/f32x6")).unwrap();
+    b.add_stream(&StreamDef::new(1, "depth", "depth/u16"))
+        .unwrap();
+    b.add_stream(&StreamDef::new(2, "imu", "imu/f32x6"))
+        .unwrap();
     for seq in 0..n {
         if seq == 4 {
             b.add_gap(&Gap {
@@ -32,8 +34,11 @@ fn capture(n: u64, finish: bool) -> Vec<u8> {
                 .unwrap();
         }
         let p = [seq as u8; 24];
-        b.add_frame(&FrameMeta::raw(2, seq, seq * 100 + 50, seq * 100 + 51, 24), &p)
-            .unwrap();
+        b.add_frame(
+            &FrameMeta::raw(2, seq, seq * 100 + 50, seq * 100 + 51, 24),
+            &p,
+        )
+        .unwrap();
     }
     if finish {
         b.finish(999).unwrap()
@@ -225,7 +230,10 @@ fn recover_keeps_mid_file_damage_and_marks_trailer() {
     assert!(v.clean_close);
     assert_eq!(v.corrupt, 1);
     assert_eq!(v.truncated_bytes, 0);
-    assert!(v.unexplained_missing >= 1, "the damaged frame is a missing seq");
+    assert!(
+        v.unexplained_missing >= 1,
+        "the damaged frame is a missing seq"
+    );
     drop(r);
 
     // the trailer says "recovered"

@@ -9,9 +9,7 @@ use streamq::{OverflowPolicy, StreamConfig, Writer, WriterConfig};
 
 fn frame(stream: u16, seq: u64, len: usize) -> Vec<u8> {
     // Depth-like: slowly varying 16-bit values, so zstd finds something to do.
-    (0..len)
-        .map(|i| ((i / 7) as u64 ^ seq.wrapping_mul(31) ^ stream as u64) as u8)
-        .collect()
+    (0..len).map(|i| ((i / 7) as u64 ^ seq.wrapping_mul(31) ^ stream as u64) as u8).collect()
 }
 
 #[test]
@@ -19,17 +17,11 @@ fn three_streams_from_three_threads_read_back_bit_exact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cap.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path).metadata("sensor", "test")).unwrap();
-    let specs = [
-        ("depth", 200usize, 60_000usize),
-        ("color", 150, 90_000),
-        ("imu", 3000, 32),
-    ];
+    let specs = [("depth", 200usize, 60_000usize), ("color", 150, 90_000), ("imu", 3000, 32)];
     let handles: Vec<_> = specs
         .iter()
         .map(|&(name, n, len)| {
-            let mut p = writer
-                .add_stream(StreamConfig::new(name, "test/bytes").capacity(1 << 20))
-                .unwrap();
+            let mut p = writer.add_stream(StreamConfig::new(name, "test/bytes").capacity(1 << 20)).unwrap();
             std::thread::spawn(move || {
                 for seq in 0..n as u64 {
                     let ts = seq * 1_000_000 + p.id() as u64;
@@ -78,9 +70,7 @@ fn compressed_capture_reads_back_and_reports_a_ratio() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("z.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path).zstd(3).compress_workers(2)).unwrap();
-    let mut p = writer
-        .add_stream(StreamConfig::new("depth", "depth/u16").capacity(16 << 20))
-        .unwrap();
+    let mut p = writer.add_stream(StreamConfig::new("depth", "depth/u16").capacity(16 << 20)).unwrap();
     for seq in 0..100 {
         p.push(&frame(0, seq, 300_000)).unwrap().seq();
     }
@@ -88,11 +78,7 @@ fn compressed_capture_reads_back_and_reports_a_ratio() {
     let report = writer.close().unwrap();
     assert_eq!(report.frames_written, 100);
     assert!(report.frames_compressed > 0);
-    assert!(
-        report.compression_ratio > 2.0,
-        "ratio {}",
-        report.compression_ratio
-    );
+    assert!(report.compression_ratio > 2.0, "ratio {}", report.compression_ratio);
     let r = Reader::open(&path).unwrap();
     for (seq, f) in r.frames().enumerate() {
         assert_eq!(&f.data().unwrap()[..], &frame(0, seq as u64, 300_000)[..]);
@@ -107,15 +93,10 @@ fn segments_rotate_and_read_back_as_one_capture() {
     let done = Arc::new(Mutex::new(Vec::new()));
     let d2 = Arc::clone(&done);
     let writer = Writer::start(
-        WriterConfig::capture_file(&base)
-            .segment_bytes(1 << 20)
-            .max_write_bytes(256 * 1024)
-            .on_segment(move |s| d2.lock().unwrap().push(s.clone())),
+        WriterConfig::capture_file(&base).segment_bytes(1 << 20).max_write_bytes(256 * 1024).on_segment(move |s| d2.lock().unwrap().push(s.clone())),
     )
     .unwrap();
-    let mut p = writer
-        .add_stream(StreamConfig::new("depth", "x").capacity(4 << 20))
-        .unwrap();
+    let mut p = writer.add_stream(StreamConfig::new("depth", "x").capacity(4 << 20)).unwrap();
     for seq in 0..100 {
         p.push(&frame(0, seq, 100_000)).unwrap().seq();
     }
@@ -127,10 +108,7 @@ fn segments_rotate_and_read_back_as_one_capture() {
     let paths: Vec<_> = segs.iter().map(|s| s.path.clone()).collect();
     for (i, s) in segs.iter().enumerate() {
         assert_eq!(s.index as usize, i);
-        assert!(
-            Reader::open(&s.path).unwrap().is_clean(),
-            "each segment is a complete file"
-        );
+        assert!(Reader::open(&s.path).unwrap().is_clean(), "each segment is a complete file");
     }
     let r = Reader::open_segments(&paths).unwrap();
     let seqs: Vec<u64> = r.frames().map(|f| f.seq).collect();
@@ -145,9 +123,7 @@ fn directory_sink_writes_one_file_per_frame() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("frames");
     let writer = Writer::start(WriterConfig::directory(&out).io_workers(2)).unwrap();
-    let mut p = writer
-        .add_stream(StreamConfig::new("depth", "x").capacity(4 << 20))
-        .unwrap();
+    let mut p = writer.add_stream(StreamConfig::new("depth", "x").capacity(4 << 20)).unwrap();
     for seq in 0..50 {
         p.push(&frame(0, seq, 10_000)).unwrap().seq();
     }
@@ -173,11 +149,7 @@ fn callback_sink_sees_every_frame_and_gap() {
     }))
     .unwrap();
     let mut p = writer
-        .add_stream(
-            StreamConfig::new("s", "x")
-                .capacity(64 * 1024)
-                .policy(OverflowPolicy::DropNewest),
-        )
+        .add_stream(StreamConfig::new("s", "x").capacity(64 * 1024).policy(OverflowPolicy::DropNewest))
         .unwrap();
     let mut dropped = 0;
     for seq in 0..2000 {
@@ -200,12 +172,8 @@ fn callback_sink_sees_every_frame_and_gap() {
 fn flush_returns_after_everything_pushed_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.sqcap");
-    let writer =
-        Writer::start(WriterConfig::capture_file(&path).fsync(streamq::FsyncPolicy::EveryBytes(1 << 20)))
-            .unwrap();
-    let mut p = writer
-        .add_stream(StreamConfig::new("s", "x").capacity(4 << 20))
-        .unwrap();
+    let writer = Writer::start(WriterConfig::capture_file(&path).fsync(streamq::FsyncPolicy::EveryBytes(1 << 20))).unwrap();
+    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(4 << 20)).unwrap();
     for seq in 0..20 {
         p.push(&frame(0, seq, 50_000)).unwrap().seq();
     }
@@ -225,16 +193,12 @@ fn a_stream_added_while_recording_is_captured() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("late.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path)).unwrap();
-    let mut a = writer
-        .add_stream(StreamConfig::new("a", "x").capacity(1 << 20))
-        .unwrap();
+    let mut a = writer.add_stream(StreamConfig::new("a", "x").capacity(1 << 20)).unwrap();
     for seq in 0..10 {
         a.push(&frame(0, seq, 1000)).unwrap().seq();
     }
     writer.flush().unwrap();
-    let mut b = writer
-        .add_stream(StreamConfig::new("b", "x").capacity(1 << 20))
-        .unwrap();
+    let mut b = writer.add_stream(StreamConfig::new("b", "x").capacity(1 << 20)).unwrap();
     for seq in 0..10 {
         a.push(&frame(0, 10 + seq, 1000)).unwrap().seq();
         b.push(&frame(1, seq, 500)).unwrap().seq();
@@ -253,9 +217,7 @@ fn a_stream_added_while_recording_is_captured() {
 fn pushes_after_close_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let writer = Writer::start(WriterConfig::capture_file(dir.path().join("c.sqcap"))).unwrap();
-    let mut p = writer
-        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
-        .unwrap();
+    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
     p.push(b"one").unwrap().seq();
     let report = writer.close().unwrap();
     assert_eq!(report.frames_written, 1);

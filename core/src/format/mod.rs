@@ -47,15 +47,17 @@ pub use frame::{FrameMeta, encode_frame_header};
 pub use gap::{Gap, GapReason};
 pub use header::{FileHeader, MAX_METADATA_LEN};
 pub use index::{
-    DEFAULT_CHECKPOINT_BYTES, INDEX_ENTRY_LEN, IndexBuilder, IndexEntry, IndexRecord, MAX_INDEX_ENTRIES,
+    DEFAULT_CHECKPOINT_BYTES, INDEX_ENTRY_LEN, IndexBuilder, IndexEntry, IndexRecord,
+    MAX_INDEX_ENTRIES,
 };
 pub use record::{
-    DecodedRecord, RecordHeader, RecordKind, decode_record, padding, padding_len, record_len, split_record,
+    DecodedRecord, RecordHeader, RecordKind, decode_record, padding, padding_len, record_len,
+    split_record,
 };
 pub use stream_def::StreamDef;
 pub use trailer::{
-    FOOTER_LEN, FOOTER_MAGIC, StreamTotals, TRAILER_CLEAN_CLOSE, TRAILER_RECOVERED, Trailer, decode_footer,
-    encode_footer,
+    FOOTER_LEN, FOOTER_MAGIC, StreamTotals, TRAILER_CLEAN_CLOSE, TRAILER_RECOVERED, Trailer,
+    decode_footer, encode_footer,
 };
 
 /// Magic bytes at offset 0 of every capture file.

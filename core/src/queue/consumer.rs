@@ -114,11 +114,7 @@ impl Drop for Batch<'_> {
 }
 
 fn info_of(h: &SlotHeader) -> FrameInfo {
-    FrameInfo {
-        seq: h.seq,
-        timestamp_ns: h.device_ts,
-        host_time_ns: h.host_ts,
-    }
+    FrameInfo { seq: h.seq, timestamp_ns: h.device_ts, host_time_ns: h.host_ts }
 }
 
 /// The consumer handle of a queue (exactly one per queue). `Send`, not `Sync`.
@@ -215,8 +211,7 @@ impl Consumer {
         };
         bump(&shared.cc.bytes_popped, bytes);
         let cc = &shared.cc;
-        cc.popped
-            .store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
+        cc.popped.store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
         // Pairs with the producer's fence after it goes above high water.
         fence(Ordering::SeqCst);
         let level = shared.tail.load(Ordering::Acquire).saturating_sub(new_free);
@@ -241,20 +236,12 @@ impl Consumer {
         // The producer publishes its last frame before setting the flag (Release), so
         // after seeing the flag, a fresh tail is final.
         self.tail_cache = self.shared.tail.load(Ordering::Acquire);
-        let head = if self.drop_oldest {
-            self.shared.head.load(Ordering::Acquire)
-        } else {
-            self.head
-        };
+        let head = if self.drop_oldest { self.shared.head.load(Ordering::Acquire) } else { self.head };
         head == self.tail_cache
     }
 
     fn has_data(&self) -> bool {
-        let head = if self.drop_oldest {
-            self.shared.head.load(Ordering::Acquire)
-        } else {
-            self.head
-        };
+        let head = if self.drop_oldest { self.shared.head.load(Ordering::Acquire) } else { self.head };
         self.shared.tail.load(Ordering::Acquire) != head
     }
 
@@ -271,21 +258,13 @@ impl Consumer {
             let head_is_shared = self.drop_oldest;
             let local_head = self.head;
             let ready = shared.data.wait_until(deadline, || {
-                let head = if head_is_shared {
-                    shared.head.load(Ordering::Acquire)
-                } else {
-                    local_head
-                };
+                let head = if head_is_shared { shared.head.load(Ordering::Acquire) } else { local_head };
                 shared.tail.load(Ordering::Acquire) != head
                     || shared.producers_closed.load(Ordering::Acquire)
                     || shared.consumer_closed.load(Ordering::Acquire)
             });
             if !ready && !self.has_data() {
-                return if self.at_end() {
-                    Err(PopTimeoutError::Disconnected)
-                } else {
-                    Err(PopTimeoutError::Timeout)
-                };
+                return if self.at_end() { Err(PopTimeoutError::Disconnected) } else { Err(PopTimeoutError::Timeout) };
             }
         }
     }
@@ -293,10 +272,7 @@ impl Consumer {
     /// Takes the oldest frame (copied out), if one is queued now.
     pub fn try_pop(&mut self) -> Result<Frame, TryPopError> {
         match self.try_peek() {
-            Ok(f) => Ok(Frame {
-                info: f.info(),
-                data: f.data().to_vec(),
-            }),
+            Ok(f) => Ok(Frame { info: f.info(), data: f.data().to_vec() }),
             Err(e) => Err(e),
         }
     }
@@ -331,13 +307,7 @@ impl Consumer {
     /// first frame is taken whatever its size), copied out, without waiting.
     pub fn pop_batch(&mut self, max_frames: usize, max_bytes: usize) -> Result<Vec<Frame>, TryPopError> {
         let batch = self.try_peek_batch(max_frames, max_bytes)?;
-        Ok(batch
-            .iter()
-            .map(|(info, d)| Frame {
-                info,
-                data: d.to_vec(),
-            })
-            .collect())
+        Ok(batch.iter().map(|(info, d)| Frame { info, data: d.to_vec() }).collect())
     }
 
     /// Reads the oldest frame in place, if one is queued now; its space is released when
@@ -349,11 +319,7 @@ impl Consumer {
         let first = slots.first().copied();
         self.spare_slots = slots;
         match first {
-            Some((pos, header)) => Ok(FrameRef {
-                consumer: self,
-                pos,
-                header,
-            }),
+            Some((pos, header)) => Ok(FrameRef { consumer: self, pos, header }),
             None if self.at_end() => Err(TryPopError::Disconnected),
             None => Err(TryPopError::Empty),
         }
@@ -367,17 +333,9 @@ impl Consumer {
         let bytes = self.claim(max_frames, max_bytes as u64, &mut slots);
         if slots.is_empty() {
             self.spare_slots = slots;
-            return Err(if self.at_end() {
-                TryPopError::Disconnected
-            } else {
-                TryPopError::Empty
-            });
+            return Err(if self.at_end() { TryPopError::Disconnected } else { TryPopError::Empty });
         }
-        Ok(Batch {
-            consumer: self,
-            slots,
-            bytes,
-        })
+        Ok(Batch { consumer: self, slots, bytes })
     }
 
     /// Waits up to `timeout` (for ever if `None`) for at least one frame, then reads a
@@ -441,10 +399,7 @@ impl Consumer {
         shared.space.notify();
         shared.data.notify();
         let queued = shared.queued_frames();
-        shared.cc.discarded.store(
-            shared.cc.discarded.load(Ordering::Relaxed) + queued,
-            Ordering::Release,
-        );
+        shared.cc.discarded.store(shared.cc.discarded.load(Ordering::Relaxed) + queued, Ordering::Release);
     }
 
     /// Whether the queue is above high water now.

@@ -59,15 +59,7 @@ impl GapLog {
                 return;
             }
         }
-        self.entries.insert(
-            at,
-            Gap {
-                first_seq: seq,
-                count: 1,
-                reason,
-                host_time_ns,
-            },
-        );
+        self.entries.insert(at, Gap { first_seq: seq, count: 1, reason, host_time_ns });
     }
 
     /// Removes and returns the gaps that start before `seq`.

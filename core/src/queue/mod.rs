@@ -17,10 +17,11 @@ use crate::error::BuildError;
 use crate::memory::RingMemory;
 use crate::signal::Signal;
 use crate::stats::new_latency_histogram;
-use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex};
+use crate::sync::{AtomicBool, AtomicU64, Arc, Mutex};
 use crate::watermark::WaterMarks;
 use shared::{EvictState, Shared};
 use slot::SLOT_HEADER_LEN;
+
 
 /// Creates a queue and returns its producer and consumer handles.
 ///

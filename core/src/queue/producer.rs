@@ -185,11 +185,7 @@ impl ProducerCore {
                     !lock(&shared.evict).held || shared.is_closed_for_producers()
                 });
                 self.check_open()?;
-                if self.evict_for(need) {
-                    Ok(())
-                } else {
-                    Err(self.drop_newest(len))
-                }
+                if self.evict_for(need) { Ok(()) } else { Err(self.drop_newest(len)) }
             }
         }
     }
@@ -211,8 +207,7 @@ impl ProducerCore {
         bump(&pc.bytes_dropped, len as u64);
         bump(&pc.bytes_pushed, len as u64);
         // `pushed` last: readers that balance the books see the drop counted first.
-        pc.pushed
-            .store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         ReserveError::Dropped { seq }
     }
 
@@ -234,7 +229,8 @@ impl ProducerCore {
         {
             let mut gaps = lock(&shared.gaps);
             while self.tail + need - head > shared.capacity
-                || (shared.max_frames != u64::MAX && shared.queued_frames() - evicted >= shared.max_frames)
+                || (shared.max_frames != u64::MAX
+                    && shared.queued_frames() - evicted >= shared.max_frames)
             {
                 if head == self.tail {
                     break;
@@ -251,10 +247,7 @@ impl ProducerCore {
         if evicted > 0 {
             let pc = &shared.pc;
             bump(&pc.bytes_dropped, evicted_bytes);
-            pc.dropped_oldest.store(
-                pc.dropped_oldest.load(Ordering::Relaxed) + evicted,
-                Ordering::Release,
-            );
+            pc.dropped_oldest.store(pc.dropped_oldest.load(Ordering::Relaxed) + evicted, Ordering::Release);
             shared.head.store(head, Ordering::Release);
             shared.free.store(head, Ordering::Release);
             self.free_cache = head;
@@ -282,8 +275,7 @@ impl ProducerCore {
         shared.tail.store(self.tail, Ordering::Release);
         let pc = &shared.pc;
         bump(&pc.bytes_pushed, len as u64);
-        pc.pushed
-            .store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         shared.data.notify();
 
         let mut level = self.tail - self.free_cache;
@@ -308,11 +300,7 @@ impl ProducerCore {
         }
         if shared.record_latency {
             // A reservation's host time is read at commit: it is the end time too.
-            let end = if started == host_ts || host_ts == 0 {
-                monotonic_ns()
-            } else {
-                host_ts
-            };
+            let end = if started == host_ts || host_ts == 0 { monotonic_ns() } else { host_ts };
             let _ = self.hist.record(end.saturating_sub(started).max(1));
             if self.hist.len() >= HIST_FLUSH_SAMPLES || end - self.hist_flushed_at >= HIST_FLUSH_NS {
                 self.flush_latency(end);
@@ -330,18 +318,9 @@ impl ProducerCore {
         self.hist_flushed_at = now;
     }
 
-    pub(crate) fn push(
-        &mut self,
-        data: &[u8],
-        device_ts: Option<u64>,
-        wait: Wait,
-    ) -> Result<Pushed, PushError> {
+    pub(crate) fn push(&mut self, data: &[u8], device_ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
         let sh = &*self.shared;
-        let started = if sh.record_latency || sh.host_timestamps || device_ts.is_none() {
-            monotonic_ns()
-        } else {
-            0
-        };
+        let started = if sh.record_latency || sh.host_timestamps || device_ts.is_none() { monotonic_ns() } else { 0 };
         match self.make_room(data.len(), wait) {
             Ok(()) => {}
             Err(ReserveError::Dropped { seq }) => return Ok(Pushed::Dropped { seq }),
@@ -350,14 +329,8 @@ impl ProducerCore {
         // SAFETY: make_room reserved the slot at tail for us.
         let dst = unsafe { payload_mut(&self.shared.mem, self.tail, data.len()) };
         dst.copy_from_slice(data);
-        let host_ts = if self.shared.host_timestamps || device_ts.is_none() {
-            started
-        } else {
-            0
-        };
-        Ok(Pushed::Queued {
-            seq: self.publish(data.len(), device_ts, host_ts, started),
-        })
+        let host_ts = if self.shared.host_timestamps || device_ts.is_none() { started } else { 0 };
+        Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, host_ts, started) })
     }
 
     pub(crate) fn close(&mut self) {
@@ -402,10 +375,7 @@ pub struct Producer {
 
 impl Producer {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Producer {
-            core: ProducerCore::new(shared),
-            _not_sync: PhantomData,
-        }
+        Producer { core: ProducerCore::new(shared), _not_sync: PhantomData }
     }
 
     /// Copies `data` into the queue as one frame timestamped with the host clock. Under
@@ -441,11 +411,7 @@ impl Producer {
     }
 
     /// As [`reserve`](Self::reserve), waiting at most `timeout` under `Block`.
-    pub fn reserve_timeout(
-        &mut self,
-        len: usize,
-        timeout: Duration,
-    ) -> Result<Reservation<'_>, ReserveError> {
+    pub fn reserve_timeout(&mut self, len: usize, timeout: Duration) -> Result<Reservation<'_>, ReserveError> {
         self.reserve_with(len, Wait::from_timeout(Some(timeout)))
     }
 
@@ -455,17 +421,9 @@ impl Producer {
     }
 
     fn reserve_with(&mut self, len: usize, wait: Wait) -> Result<Reservation<'_>, ReserveError> {
-        let started = if self.core.shared.record_latency {
-            monotonic_ns()
-        } else {
-            0
-        };
+        let started = if self.core.shared.record_latency { monotonic_ns() } else { 0 };
         self.core.make_room(len, wait)?;
-        Ok(Reservation {
-            core: &mut self.core,
-            len,
-            started,
-        })
+        Ok(Reservation { core: &mut self.core, len, started })
     }
 
     /// Largest frame (payload bytes) this queue accepts.
@@ -514,9 +472,7 @@ impl Producer {
 
     /// Makes this producer shareable between threads (each push then takes a short lock).
     pub fn into_shared(self) -> SharedProducer {
-        SharedProducer {
-            inner: Arc::new(Mutex::new(self.core)),
-        }
+        SharedProducer { inner: Arc::new(Mutex::new(self.core)) }
     }
 }
 
@@ -546,10 +502,7 @@ impl Reservation<'_> {
     /// writing); the rest of the reservation is given back.
     pub fn commit_len(self, len: usize, timestamp_ns: Option<u64>) -> Result<u64, CommitError> {
         if len > self.len {
-            return Err(CommitError::TooLong {
-                len,
-                reserved: self.len,
-            });
+            return Err(CommitError::TooLong { len, reserved: self.len });
         }
         Ok(self.finish(len, timestamp_ns))
     }
@@ -568,11 +521,7 @@ impl Reservation<'_> {
     }
 
     fn finish(self, len: usize, ts: Option<u64>) -> u64 {
-        let host = if self.core.shared.host_timestamps || ts.is_none() {
-            monotonic_ns()
-        } else {
-            0
-        };
+        let host = if self.core.shared.host_timestamps || ts.is_none() { monotonic_ns() } else { 0 };
         let started = self.started;
         self.core.publish(len, ts, host, started)
     }
@@ -614,8 +563,7 @@ impl SharedProducer {
                 Err(PushError::WouldBlock) if blocking => {
                     let shared = Arc::clone(&core.shared);
                     drop(core);
-                    self.wait_outside(&shared, data.len(), wait)
-                        .map_err(reserve_to_push)?;
+                    self.wait_outside(&shared, data.len(), wait).map_err(reserve_to_push)?;
                 }
                 other => return other,
             }
@@ -663,11 +611,7 @@ impl SharedProducer {
     }
 
     /// As [`reserve`](Self::reserve), waiting at most `timeout` under `Block`.
-    pub fn reserve_timeout(
-        &self,
-        len: usize,
-        timeout: Duration,
-    ) -> Result<SharedReservation<'_>, ReserveError> {
+    pub fn reserve_timeout(&self, len: usize, timeout: Duration) -> Result<SharedReservation<'_>, ReserveError> {
         self.reserve_with(len, Wait::from_timeout(Some(timeout)))
     }
 
@@ -677,12 +621,7 @@ impl SharedProducer {
     }
 
     /// As [`push_at`](Self::push_at), waiting at most `timeout` under `Block`.
-    pub fn push_at_timeout(
-        &self,
-        data: &[u8],
-        timestamp_ns: u64,
-        timeout: Duration,
-    ) -> Result<Pushed, PushError> {
+    pub fn push_at_timeout(&self, data: &[u8], timestamp_ns: u64, timeout: Duration) -> Result<Pushed, PushError> {
         self.push_with(data, Some(timestamp_ns), Wait::from_timeout(Some(timeout)))
     }
 
@@ -694,11 +633,7 @@ impl SharedProducer {
     fn reserve_with(&self, len: usize, wait: Wait) -> Result<SharedReservation<'_>, ReserveError> {
         loop {
             let mut core = lock(&self.inner);
-            let started = if core.shared.record_latency {
-                monotonic_ns()
-            } else {
-                0
-            };
+            let started = if core.shared.record_latency { monotonic_ns() } else { 0 };
             let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(wait, Wait::No);
             match core.make_room(len, if blocking { Wait::Outside } else { Wait::No }) {
                 Ok(()) => return Ok(SharedReservation { core, len, started }),

@@ -85,9 +85,10 @@ impl Shared {
     /// Frames queued now (published, not yet taken or dropped).
     pub(crate) fn queued_frames(&self) -> u64 {
         let pushed = self.pc.pushed.load(Ordering::Acquire);
-        let dropped =
-            self.pc.dropped_newest.load(Ordering::Acquire) + self.pc.dropped_oldest.load(Ordering::Acquire);
-        let gone = self.cc.popped.load(Ordering::Acquire) + self.cc.discarded.load(Ordering::Acquire);
+        let dropped = self.pc.dropped_newest.load(Ordering::Acquire)
+            + self.pc.dropped_oldest.load(Ordering::Acquire);
+        let gone = self.cc.popped.load(Ordering::Acquire)
+            + self.cc.discarded.load(Ordering::Acquire);
         pushed.saturating_sub(dropped).saturating_sub(gone)
     }
 
@@ -112,9 +113,9 @@ impl Shared {
     /// Blocks until the queue is not above high water.
     pub(crate) fn wait_below_low(&self, timeout: Option<Duration>) -> Result<(), WaitError> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let ok = self.space.wait_until(deadline, || {
-            !self.marks.is_above() || self.is_closed_for_producers()
-        });
+        let ok = self
+            .space
+            .wait_until(deadline, || !self.marks.is_above() || self.is_closed_for_producers());
         if self.is_closed_for_producers() {
             Err(WaitError::Closed)
         } else if ok {

@@ -32,7 +32,12 @@ pub struct FrameRef<'a> {
 }
 
 impl<'a> FrameRef<'a> {
-    pub(crate) fn new(header: RecordHeader, segment: usize, offset: u64, payload: &'a [u8]) -> Self {
+    pub(crate) fn new(
+        header: RecordHeader,
+        segment: usize,
+        offset: u64,
+        payload: &'a [u8],
+    ) -> Self {
         Self {
             stream_id: header.stream_id,
             seq: header.seq,

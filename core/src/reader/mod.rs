@@ -133,7 +133,9 @@ impl Reader {
     fn frame_at(&self, i: usize) -> Option<FrameRef<'_>> {
         let l = self.locs.get(i)?;
         let seg = self.segments.get(l.seg as usize)?;
-        let start = usize::try_from(l.offset).ok()?.checked_add(RECORD_HEADER_LEN)?;
+        let start = usize::try_from(l.offset)
+            .ok()?
+            .checked_add(RECORD_HEADER_LEN)?;
         let payload = seg
             .map
             .get(start..start.checked_add(l.header.payload_len as usize)?)?;
@@ -226,7 +228,11 @@ impl Reader {
 
     /// Frames of one stream starting at the first with device timestamp
     /// `>= ts_ns` (assumes timestamps grow with sequence numbers).
-    pub fn seek_stream_time(&self, stream_id: u16, ts_ns: u64) -> impl Iterator<Item = FrameRef<'_>> + '_ {
+    pub fn seek_stream_time(
+        &self,
+        stream_id: u16,
+        ts_ns: u64,
+    ) -> impl Iterator<Item = FrameRef<'_>> + '_ {
         let v: &[usize] = self.by_stream.get(&stream_id).map_or(&[], Vec::as_slice);
         let p = v.partition_point(|&i| self.locs[i].header.device_ts_ns < ts_ns);
         self.stream_from(stream_id, p)

@@ -23,16 +23,8 @@ pub(crate) struct DirSink {
 impl DirSink {
     pub(crate) fn create(root: &Path, workers: usize) -> Result<Self, WriterError> {
         std::fs::create_dir_all(root).map_err(|e| WriterError::io("create directory", root, &e))?;
-        let pool =
-            Pool::new(workers, "io").map_err(|e| WriterError::io("start I/O workers for", root, &e))?;
-        Ok(DirSink {
-            root: root.to_path_buf(),
-            pool,
-            dirs: Vec::new(),
-            frames: 0,
-            bytes: 0,
-            gaps_log: Vec::new(),
-        })
+        let pool = Pool::new(workers, "io").map_err(|e| WriterError::io("start I/O workers for", root, &e))?;
+        Ok(DirSink { root: root.to_path_buf(), pool, dirs: Vec::new(), frames: 0, bytes: 0, gaps_log: Vec::new() })
     }
 
     fn dir_of(&self, stream: u16) -> &Path {
@@ -44,11 +36,7 @@ impl Sink for DirSink {
     fn add_stream(&mut self, def: &StreamDef) -> Result<(), WriterError> {
         // The first stream writes into the root (the plain one-stream layout); later
         // streams get a sub-directory named after them.
-        let dir = if def.id == 0 {
-            self.root.clone()
-        } else {
-            self.root.join(sanitize(&def.name))
-        };
+        let dir = if def.id == 0 { self.root.clone() } else { self.root.join(sanitize(&def.name)) };
         std::fs::create_dir_all(&dir).map_err(|e| WriterError::io("create directory", &dir, &e))?;
         while self.dirs.len() <= def.id as usize {
             self.dirs.push(self.root.clone());
@@ -65,14 +53,13 @@ impl Sink for DirSink {
                     let path = self.dir_of(f.stream).join(format!("frame-{:06}.raw", f.info.seq));
                     jobs.push((f.data, path));
                 }
-                Item::Gap(stream, g) => self
-                    .gaps_log
-                    .push(format!("{stream} {} {} {:?}", g.first_seq, g.count, g.reason)),
+                Item::Gap(stream, g) => self.gaps_log.push(format!(
+                    "{stream} {} {} {:?}",
+                    g.first_seq, g.count, g.reason
+                )),
             }
         }
-        let results = self
-            .pool
-            .run(jobs.iter().map(|(d, p)| (*d, Task::WriteFile(p.clone()))));
+        let results = self.pool.run(jobs.iter().map(|(d, p)| (*d, Task::WriteFile(p.clone()))));
         let mut stored = 0;
         for (r, (d, p)) in results.into_iter().zip(&jobs) {
             if let Err(e) = r {
@@ -103,25 +90,14 @@ impl Sink for DirSink {
             std::fs::write(&path, text).map_err(|e| WriterError::io("write", &path, &e))?;
         }
         self.sync()?;
-        Ok(Some(SegmentInfo {
-            path: self.root.clone(),
-            index: 0,
-            bytes: self.bytes,
-            frame_ranges: Vec::new(),
-        }))
+        Ok(Some(SegmentInfo { path: self.root.clone(), index: 0, bytes: self.bytes, frame_ranges: Vec::new() }))
     }
 }
 
 fn sanitize(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
     if s.is_empty() { "stream".into() } else { s }
 }
@@ -155,10 +131,7 @@ impl Sink for CallbackSink {
                         data: f.data,
                     })
                 }
-                Item::Gap(stream, g) => SinkEvent::Gap {
-                    stream_id: *stream,
-                    gap: *g,
-                },
+                Item::Gap(stream, g) => SinkEvent::Gap { stream_id: *stream, gap: *g },
             };
             let f = &mut self.f;
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ev))) {

@@ -58,9 +58,7 @@ impl WriterError {
 impl fmt::Display for WriterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WriterError::Io {
-                op, path, message, ..
-            } => {
+            WriterError::Io { op, path, message, .. } => {
                 write!(f, "{op} {}: {message}", path.display())
             }
             WriterError::Sink(m) => write!(f, "sink callback failed: {m}"),
@@ -89,7 +87,9 @@ impl fmt::Display for CloseError {
         write!(
             f,
             "{} ({} frames written, {} lost)",
-            self.error, self.report.frames_written, self.report.frames_failed
+            self.error,
+            self.report.frames_written,
+            self.report.frames_failed
         )
     }
 }

@@ -95,10 +95,6 @@ impl WriterReport {
 
     /// Payload megabytes (10^6 bytes) per second.
     pub fn mb_per_s(&self) -> f64 {
-        if self.seconds > 0.0 {
-            self.bytes_written as f64 / 1e6 / self.seconds
-        } else {
-            0.0
-        }
+        if self.seconds > 0.0 { self.bytes_written as f64 / 1e6 / self.seconds } else { 0.0 }
     }
 }
