@@ -8,7 +8,8 @@ use crate::queue::gaps::Gap;
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload, read_header, slot_size};
 use crate::stats::{QueueStats, bump};
-use crate::sync::{Arc, Ordering, fence, lock};
+use crate::barrier;
+use crate::sync::{Arc, Ordering, lock};
 
 /// Metadata of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,16 +213,38 @@ impl Consumer {
         bump(&shared.cc.bytes_popped, bytes);
         let cc = &shared.cc;
         cc.popped.store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
-        // Pairs with the producer's fence after it goes above high water.
-        fence(Ordering::SeqCst);
+        // One light barrier between the `free` store above and both loads below. It pairs
+        // with the heavy barrier of (a) the producer after it sets "above high water"
+        // (so one of us sees the other's store and the downward transition is never
+        // missed) and (b) a thread registering as a space waiter (no lost wake-up).
+        barrier::light();
+        let above = shared.marks.is_above();
+        if !above && !shared.space.has_waiters_after_barrier() {
+            // Nobody can be waiting for this release and no mark can be crossed
+            // downwards: no look at the producer's cache line at all.
+            return;
+        }
+        self.release_slow(above, new_free);
+    }
+
+    /// The rest of a release when a producer waits for room or the queue is above high
+    /// water: re-evaluate the marks and wake the waiters that this release may satisfy.
+    #[cold]
+    fn release_slow(&mut self, above: bool, new_free: u64) {
+        let shared = &*self.shared;
         let level = shared.tail.load(Ordering::Acquire).saturating_sub(new_free);
-        let transition = shared.marks.is_above() && shared.marks.update(level);
+        let transition = above && shared.marks.update(level);
         // A blocked producer waits for level <= wake_level (and a water-mark waiter for
         // a transition), so other releases cannot satisfy any waiter: skip the wake-up.
         // `level` may be stale-low (older tail), which only errs towards waking.
         // Under DropOldest a producer may wait for this release to evict: always wake.
-        if level <= shared.wake_level || transition || self.drop_oldest {
+        if transition {
+            // A new store ("above" cleared) since the barrier in `release`: notify with
+            // a barrier of its own, for `wait_below_low` waiters.
             shared.space.notify();
+        } else if (level <= shared.wake_level || self.drop_oldest) && shared.space.has_waiters_after_barrier() {
+            // The barrier for this check was issued in `release`, after the `free` store.
+            shared.space.wake_all();
         }
     }
 
