@@ -110,6 +110,7 @@ pub(crate) struct ProducerCounters {
     pub(crate) dropped_oldest: AtomicU64,
     pub(crate) bytes_dropped: AtomicU64,
     pub(crate) refused: AtomicU64,
+    /// Highest level seen by the producer just before an eviction (see `peak_level`).
     pub(crate) peak_level: AtomicU64,
     pub(crate) blocked_ns: AtomicU64,
 }
@@ -117,6 +118,14 @@ pub(crate) struct ProducerCounters {
 /// Counters written only by the consumer side.
 #[derive(Default)]
 pub(crate) struct ConsumerCounters {
+    /// Highest level seen by the consumer just before a release.
+    ///
+    /// The level only rises at publishes and only falls at releases and evictions, so
+    /// its maximum is reached just before one of those falls or is the level now. The
+    /// side that makes it fall notes it there (where it already touches the positions),
+    /// and `stats()` takes the largest of the two notes and the current level. This
+    /// keeps the producer from reading the consumer's position on every push.
+    pub(crate) peak_level: AtomicU64,
     pub(crate) popped: AtomicU64,
     pub(crate) bytes_popped: AtomicU64,
     pub(crate) discarded: AtomicU64,

@@ -6,7 +6,7 @@ use crate::config::OverflowPolicy;
 use crate::error::{PopError, PopTimeoutError, TryPopError};
 use crate::queue::gaps::Gap;
 use crate::queue::shared::Shared;
-use crate::queue::slot::{SlotHeader, payload, read_header, slot_size};
+use crate::queue::slot::{SlotHeader, payload, read_header, read_len, slot_size};
 use crate::stats::{QueueStats, bump};
 use crate::barrier;
 use crate::sync::{Arc, Ordering, lock};
@@ -35,25 +35,29 @@ pub struct Frame {
 pub struct FrameRef<'a> {
     consumer: &'a mut Consumer,
     pos: u64,
-    header: SlotHeader,
+    // Only the position and length are carried: the metadata stays in the claimed slot
+    // header and is read when asked for (moving the whole 32-byte header through the
+    // stack cost more than the rest of a small pop).
+    len: u32,
 }
 
 impl FrameRef<'_> {
     /// The frame's bytes, in the ring.
     pub fn data(&self) -> &[u8] {
         // SAFETY: the slot is claimed by this consumer and released only when self drops.
-        unsafe { payload(&self.consumer.shared.mem, self.pos, self.header.len) }
+        unsafe { payload(&self.consumer.shared.mem, self.pos, self.len) }
     }
 
     /// The frame's metadata.
     pub fn info(&self) -> FrameInfo {
-        info_of(&self.header)
+        // SAFETY: as in `data`: nobody writes a claimed slot until it is released.
+        info_of(&unsafe { read_header(&self.consumer.shared.mem, self.pos) })
     }
 }
 
 impl Drop for FrameRef<'_> {
     fn drop(&mut self) {
-        self.consumer.release(1, self.header.len as u64);
+        self.consumer.release(1, self.len as u64);
     }
 }
 
@@ -114,6 +118,15 @@ impl Drop for Batch<'_> {
     }
 }
 
+/// Raises the consumer's peak-level note (one plain store, only when it rises).
+#[inline]
+fn note_level(peak: &mut u64, shared_peak: &crate::sync::AtomicU64, level: u64) {
+    if level > *peak {
+        *peak = level;
+        shared_peak.store(level, Ordering::Relaxed);
+    }
+}
+
 fn info_of(h: &SlotHeader) -> FrameInfo {
     FrameInfo { seq: h.seq, timestamp_ns: h.device_ts, host_time_ns: h.host_ts }
 }
@@ -127,6 +140,11 @@ pub struct Consumer {
     shared: Arc<Shared>,
     head: u64,
     tail_cache: u64,
+    /// The `free` position this consumer stored last (all modes but DropOldest, where
+    /// evictions move `free` too).
+    free_pos: u64,
+    /// Highest level this consumer saw just before a release (see `peak_level`).
+    peak: u64,
     drop_oldest: bool,
     closed: bool,
     spare_slots: Vec<(u64, SlotHeader)>,
@@ -140,6 +158,8 @@ impl Consumer {
             shared,
             head: 0,
             tail_cache: 0,
+            free_pos: 0,
+            peak: 0,
             drop_oldest,
             closed: false,
             spare_slots: Vec::new(),
@@ -196,18 +216,63 @@ impl Consumer {
         bytes
     }
 
+    /// Claims the next frame, if one is published: [`claim`](Self::claim) for one frame,
+    /// returning it by value (no batch vector; this is every `try_peek` and `pop`).
+    #[inline]
+    fn claim_one(&mut self) -> Option<(u64, u32)> {
+        if self.closed {
+            return None;
+        }
+        if self.drop_oldest {
+            return self.claim_one_evictable();
+        }
+        let shared = &*self.shared;
+        if self.head >= self.tail_cache {
+            self.tail_cache = shared.tail.load(Ordering::Acquire);
+            if self.head >= self.tail_cache {
+                return None;
+            }
+        }
+        let pos = self.head;
+        // SAFETY: head < tail (acquired), so the slot is published, and it is not yet
+        // claimed or freed: only this consumer moves the head outside DropOldest.
+        let len = unsafe { read_len(&shared.mem, pos) };
+        self.head = pos + slot_size(len as u64);
+        shared.head.store(self.head, Ordering::Release);
+        Some((pos, len))
+    }
+
+    /// `claim_one` under DropOldest, where the evict lock is needed.
+    #[cold]
+    fn claim_one_evictable(&mut self) -> Option<(u64, u32)> {
+        let mut slots = std::mem::take(&mut self.spare_slots);
+        slots.clear();
+        self.claim(1, 0, &mut slots);
+        let first = slots.first().map(|(pos, h)| (*pos, h.len));
+        self.spare_slots = slots;
+        first
+    }
+
     /// Gives the space of every claimed frame back to the producer.
     fn release(&mut self, frames: u64, bytes: u64) {
         let shared = &*self.shared;
+        // The level just before this release is a local maximum (it only rose since the
+        // last release or eviction): note it for the peak. The tail is loaded before
+        // the `free` store, so the figure is a level that really existed.
         let new_free = if self.drop_oldest {
             let mut g = lock(&shared.evict);
             g.held = false;
+            let before = shared.tail.load(Ordering::Relaxed).saturating_sub(shared.free.load(Ordering::Relaxed));
+            note_level(&mut self.peak, &shared.cc.peak_level, before);
             // Everything before the head is ours (now released) or evicted.
             let h = shared.head.load(Ordering::Acquire);
             shared.free.store(h, Ordering::Release);
             h
         } else {
+            let before = shared.tail.load(Ordering::Relaxed).saturating_sub(self.free_pos);
+            note_level(&mut self.peak, &shared.cc.peak_level, before);
             shared.free.store(self.head, Ordering::Release);
+            self.free_pos = self.head;
             self.head
         };
         bump(&shared.cc.bytes_popped, bytes);
@@ -336,13 +401,8 @@ impl Consumer {
     /// Reads the oldest frame in place, if one is queued now; its space is released when
     /// the returned view is dropped.
     pub fn try_peek(&mut self) -> Result<FrameRef<'_>, TryPopError> {
-        let mut slots = std::mem::take(&mut self.spare_slots);
-        slots.clear();
-        self.claim(1, 0, &mut slots);
-        let first = slots.first().copied();
-        self.spare_slots = slots;
-        match first {
-            Some((pos, header)) => Ok(FrameRef { consumer: self, pos, header }),
+        match self.claim_one() {
+            Some((pos, len)) => Ok(FrameRef { consumer: self, pos, len }),
             None if self.at_end() => Err(TryPopError::Disconnected),
             None => Err(TryPopError::Empty),
         }

@@ -85,7 +85,6 @@ pub(crate) struct ProducerCore {
     tail: u64,
     free_cache: u64,
     next_seq: u64,
-    peak: u64,
     closed: bool,
     clock: HostClock,
     lat: LatencySampler,
@@ -112,7 +111,6 @@ impl ProducerCore {
             tail: 0,
             free_cache: 0,
             next_seq: 0,
-            peak: 0,
             closed: false,
             clock: HostClock::new(),
             lat: LatencySampler::new(),
@@ -251,6 +249,11 @@ impl ProducerCore {
             return false;
         }
         let mut head = shared.head.load(Ordering::Acquire);
+        // The level is about to fall: note it for the peak (see `peak_level`).
+        let level = self.tail.saturating_sub(shared.free.load(Ordering::Acquire));
+        if level > shared.pc.peak_level.load(Ordering::Relaxed) {
+            shared.pc.peak_level.store(level, Ordering::Relaxed);
+        }
         let now = self.clock.now();
         let mut evicted = 0u64;
         let mut evicted_bytes = 0u64;
@@ -306,14 +309,16 @@ impl ProducerCore {
         pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         shared.data.notify();
 
-        let mut level = self.tail - self.free_cache;
-        if level > self.peak || level >= shared.marks.high {
+        // `level` is an upper bound (the cached `free` may be old). Look at the consumer's
+        // position only when the true level may have reached high water while the queue
+        // is not yet "above" (once above, only the consumer's releases can change the
+        // state). So a producer that stays ahead of high water reads the consumer's cache
+        // line about once per lap of the ring, not per frame. (The peak level is taken
+        // where the level falls instead: see `peak_level` in stats.rs.)
+        let level = self.tail - self.free_cache;
+        if level >= shared.marks.rise_at && !shared.marks.is_above() {
             self.free_cache = shared.free.load(Ordering::Acquire);
-            level = self.tail - self.free_cache;
-            if level > self.peak {
-                self.peak = level;
-                pc.peak_level.store(level, Ordering::Relaxed);
-            }
+            let level = self.tail - self.free_cache;
             if shared.marks.update(level) && shared.marks.is_above() {
                 // `level` may be stale: the consumer may have drained the ring since our
                 // `free` load and, not yet seeing "above", skipped its update. Re-check
