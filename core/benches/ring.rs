@@ -493,7 +493,8 @@ fn print_summary(dir: &Path, since: SystemTime) {
         return;
     }
     let mut printed = false;
-    // (target, streamq's figure, threshold, met) for the issue-2 table.
+    // (target, streamq's figure on the estimates, on the best samples, met) for the
+    // issue-2 table; met/missed is judged on the estimates.
     let mut targets: Vec<(String, f64, f64, bool)> = Vec::new();
     for case in &CASES {
         let group = format!("ring_{}", case.label);
@@ -544,22 +545,22 @@ fn print_summary(dir: &Path, since: SystemTime) {
         }
         // Issue 2's targets, for the shipping defaults (`streamq`), on the estimates.
         if let Some(t) = get("streamq") {
-            let mut target = |name: String, value: f64, threshold: f64, at_least: bool| {
-                let met = if at_least { value >= threshold } else { value <= threshold };
-                targets.push((name, value, threshold, met));
+            let mut target = |name: String, value: (f64, f64), threshold: f64, at_least: bool| {
+                let met = if at_least { value.0 >= threshold } else { value.0 <= threshold };
+                targets.push((name, value.0, value.1, met));
             };
             match case.label {
                 "64B" => {
                     if let Some(o) = get("crossbeam_bounded") {
-                        target("64 B: speed vs crossbeam_bounded >= 2.0x".into(), o.0 / t.0, 2.0, true);
+                        target("64 B: speed vs crossbeam_bounded >= 2.0x".into(), (o.0 / t.0, o.1 / t.1), 2.0, true);
                     }
                     if let Some(o) = get("rtrb") {
-                        target("64 B: speed vs rtrb >= 0.8x".into(), o.0 / t.0, 0.8, true);
+                        target("64 B: speed vs rtrb >= 0.8x".into(), (o.0 / t.0, o.1 / t.1), 0.8, true);
                     }
                 }
                 "900KiB" => {
                     if let Some(o) = get("memcpy") {
-                        target("900 KiB (4 MiB ring, cache-resident): time vs memcpy <= 1.2x".into(), t.0 / o.0, 1.2, false);
+                        target("900 KiB (4 MiB ring, cache-resident): time vs memcpy <= 1.2x".into(), (t.0 / o.0, t.1 / o.1), 1.2, false);
                     }
                 }
                 _ => {}
@@ -567,9 +568,10 @@ fn print_summary(dir: &Path, since: SystemTime) {
         }
     }
     if !targets.is_empty() {
-        println!("\n=== issue 2 targets (streamq = shipping defaults; criterion estimates) ===");
-        for (name, value, _, met) in &targets {
-            println!("  {:<64} {:>6.2}x  {}", name, value, if *met { "met" } else { "MISSED" });
+        println!("\n=== issue 2 targets (streamq = shipping defaults; judged on criterion's estimates) ===");
+        println!("  {:<64} {:>7} {:>7}", "target", "est", "best");
+        for (name, est, best, met) in &targets {
+            println!("  {:<64} {:>6.2}x {:>6.2}x  {}", name, est, best, if *met { "met" } else { "MISSED" });
         }
         println!(
             "  (the 64 MiB-ring 900 KiB case is DRAM-bound for every contender; it has no \

@@ -47,7 +47,11 @@ pub struct QueueStats {
     pub waiting_producers: u64,
     /// Total time producers spent blocked waiting for room, in nanoseconds.
     pub blocked_ns: u64,
-    /// Push latency (call to return), in nanoseconds.
+    /// Push latency (call to return; for a reservation, reserve to commit), in
+    /// nanoseconds. Sampled: the first 1024 pushes of a producer, pushes of frames of
+    /// 16 KiB or more and every push that waited, evicted or dropped are timed; of the
+    /// other (small, fast-path) pushes one in 16 is timed and stands for the untimed ones
+    /// around it. `count` is the number of pushes represented.
     pub push_latency: LatencySummary,
 }
 
@@ -61,7 +65,8 @@ impl QueueStats {
 /// Percentiles of a latency histogram, in nanoseconds (all 0 when nothing was recorded).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LatencySummary {
-    /// Number of samples.
+    /// Number of samples (for push latency: pushes represented, see
+    /// [`QueueStats::push_latency`]).
     pub count: u64,
     /// Median.
     pub p50: u64,
