@@ -152,6 +152,24 @@ impl RingMemory {
     }
 }
 
+impl RingMemory {
+    /// Hints the CPU to load the cache line at ring position `pos` (any u64) soon. Only
+    /// a hint: it reads nothing and cannot fault.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, pos: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let p = self.ptr_at(pos);
+            // SAFETY: `_mm_prefetch` is unsafe only because it is an SSE intrinsic, and
+            // SSE is part of the x86_64 baseline; a prefetch never faults or reads memory
+            // into the program (the address is inside our mapping anyway).
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = pos;
+    }
+}
+
 fn mask_for(capacity: usize) -> u64 {
     if capacity.is_power_of_two() { capacity as u64 - 1 } else { 0 }
 }
