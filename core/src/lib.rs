@@ -30,6 +30,7 @@
 //! See `docs/ARCHITECTURE.md` for how a frame travels through the parts.
 #![deny(missing_docs)]
 
+mod barrier;
 pub mod clock;
 mod config;
 mod error;

@@ -17,6 +17,9 @@ use std::ptr::NonNull;
 pub(crate) struct RingMemory {
     base: NonNull<u8>,
     capacity: usize,
+    /// `capacity - 1` when the capacity is a power of two (positions reduce with a mask
+    /// instead of a 64-bit division on every access), else 0.
+    mask: u64,
     double_mapped: bool,
 }
 
@@ -111,6 +114,7 @@ impl RingMemory {
             // SAFETY: mmap succeeded, so base is non-null.
             base: unsafe { NonNull::new_unchecked(base as *mut u8) },
             capacity,
+            mask: mask_for(capacity),
             double_mapped: true,
         })
     }
@@ -129,7 +133,7 @@ impl RingMemory {
             }
         }
         let base = NonNull::new(p).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        Ok(RingMemory { base, capacity, double_mapped: false })
+        Ok(RingMemory { base, capacity, mask: mask_for(capacity), double_mapped: false })
     }
 
     /// Whether both halves share physical pages (true on Linux with memfd).
@@ -142,10 +146,32 @@ impl RingMemory {
     /// The pointer is valid for reads and writes of up to `capacity` bytes.
     #[inline]
     pub(crate) fn ptr_at(&self, pos: u64) -> *mut u8 {
-        let off = (pos % self.capacity as u64) as usize;
+        let off = if self.mask != 0 { pos & self.mask } else { pos % self.capacity as u64 } as usize;
         // SAFETY: off < capacity and the mapping spans 2 × capacity bytes.
         unsafe { self.base.as_ptr().add(off) }
     }
+}
+
+impl RingMemory {
+    /// Hints the CPU to load the cache line at ring position `pos` (any u64) soon. Only
+    /// a hint: it reads nothing and cannot fault.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, pos: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let p = self.ptr_at(pos);
+            // SAFETY: `_mm_prefetch` is unsafe only because it is an SSE intrinsic, and
+            // SSE is part of the x86_64 baseline; a prefetch never faults or reads memory
+            // into the program (the address is inside our mapping anyway).
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = pos;
+    }
+}
+
+fn mask_for(capacity: usize) -> u64 {
+    if capacity.is_power_of_two() { capacity as u64 - 1 } else { 0 }
 }
 
 impl Drop for RingMemory {

@@ -1,15 +1,20 @@
 //! Sleeping and waking without a lock on the fast path.
 //!
 //! A side that changes state (publishes a frame, frees space, closes) calls
-//! [`Signal::notify`]: a SeqCst fence, then one load of the waiter count — no lock, no
-//! syscall, unless someone sleeps. A side that must wait registers itself under the
-//! mutex, fences, re-checks its condition and only then sleeps. The two fences make it
-//! impossible for the notifier to miss a registered waiter while the waiter misses the
-//! state change (the store-buffering pattern; loom checks it, it models SeqCst fences).
+//! [`Signal::notify`]: a light barrier ([`barrier::light`], a compiler fence when
+//! membarrier is available), then one load of the waiter count — no lock, no syscall
+//! and no hardware fence, unless someone sleeps. A side that must wait registers itself
+//! under the mutex, issues the heavy barrier ([`barrier::heavy`]) once, re-checks its
+//! condition and only then sleeps. The two barriers make it impossible for the
+//! notifier to miss a registered waiter while the waiter misses the state change (the
+//! store-buffering pattern). The waiter stays counted until it returns, so one heavy
+//! barrier covers every later re-check of the same wait. loom checks the protocol with
+//! both barriers as SeqCst fences.
 
 use std::time::Instant;
 
-use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering, fence, lock};
+use crate::barrier;
+use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering, lock};
 
 /// A wait/notify point for one kind of event (data available, space available).
 pub(crate) struct Signal {
@@ -20,6 +25,7 @@ pub(crate) struct Signal {
 
 impl Signal {
     pub(crate) fn new() -> Self {
+        barrier::init();
         Signal { waiters: AtomicUsize::new(0), lock: Mutex::new(()), cv: Condvar::new() }
     }
 
@@ -31,14 +37,24 @@ impl Signal {
     /// Wakes every waiter. Call after making the state change visible.
     #[inline]
     pub(crate) fn notify(&self) {
-        fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::Relaxed) > 0 {
-            self.notify_slow();
+        barrier::light();
+        if self.has_waiters_after_barrier() {
+            self.wake_all();
         }
     }
 
+    /// Whether anyone sleeps (or is about to). Only meaningful right after the caller's
+    /// state store and a [`barrier::light`] (or stronger): that is what pairs with the
+    /// waiter's heavy barrier. Lets a caller that issued one barrier for several checks
+    /// skip [`notify`](Self::notify)'s own.
+    #[inline]
+    pub(crate) fn has_waiters_after_barrier(&self) -> bool {
+        self.waiters.load(Ordering::Relaxed) > 0
+    }
+
+    /// Wakes every waiter (the slow half of [`notify`](Self::notify)).
     #[cold]
-    fn notify_slow(&self) {
+    pub(crate) fn wake_all(&self) {
         // Taking the lock orders this wake-up after a waiter's re-check: the waiter holds
         // the lock from registration until the condvar releases it atomically.
         drop(lock(&self.lock));
@@ -54,7 +70,7 @@ impl Signal {
         }
         let mut guard = lock(&self.lock);
         self.waiters.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
+        barrier::heavy();
         let result = loop {
             if ready() {
                 break true;

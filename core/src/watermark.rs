@@ -30,6 +30,9 @@ pub enum WaterMarkEvent {
 pub(crate) struct WaterMarks {
     pub(crate) high: u64,
     pub(crate) low: u64,
+    /// The level at which "above" can start: `high`, or `u64::MAX` when the marks are
+    /// off (`high == 0`), so the producer's one comparison also covers that case.
+    pub(crate) rise_at: u64,
     above: AtomicBool,
     transitions: AtomicU64,
     event_fd: Option<EventFd>,
@@ -41,6 +44,7 @@ impl WaterMarks {
         Ok(WaterMarks {
             high: high as u64,
             low: low as u64,
+            rise_at: if high == 0 { u64::MAX } else { high as u64 },
             above: AtomicBool::new(false),
             transitions: AtomicU64::new(0),
             event_fd: EventFd::new()?,

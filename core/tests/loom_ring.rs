@@ -1,6 +1,14 @@
 //! Loom models of the ring protocol: wake-ups (data and space), close in both directions,
 //! shared producers, DropOldest evictions racing the consumer, and the water-mark wait.
 //!
+//! Each handshake pairs a frequent side (publish, release: `barrier::light`) with a rare
+//! side (a waiter registering, the producer going above high water: `barrier::heavy`).
+//! Under loom both are SeqCst fences, so these models check that the barriers sit in the
+//! right places and that the release fast path (which skips the wake-up and the marks
+//! when nobody waits and the queue is not above high water) loses nothing. On Linux the
+//! light side is a compiler fence and the heavy side membarrier(PRIVATE_EXPEDITED),
+//! which gives the same store→load ordering between the two sides (see `barrier.rs`).
+//!
 //! Under `cfg(loom)` ring capacities round to 8 bytes, the ring is a heap block and there
 //! is no eventfd; a frame of at most 8 bytes takes a 40-byte slot, so a ring of 80 bytes
 //! holds exactly two. Loom reports a lost wake-up as a deadlock. Run with:
@@ -255,5 +263,56 @@ fn loom_a_producer_waiting_below_low_after_its_own_pushes_is_woken() {
         }
         assert_eq!(producer.join().unwrap(), Ok(()));
         assert!(!rx.is_above_high_water(), "the ring is empty");
+    });
+}
+
+/// A producer blocked for room while the queue is above high water: the consumer's
+/// releases must both wake it (space) and bring the marks down (the release slow path
+/// taken only when someone waits or the queue is above). Checks the peak level too.
+#[test]
+fn loom_a_producer_blocked_above_high_water_is_woken_and_the_marks_fall() {
+    loom::model(|| {
+        let cfg = config(2, OverflowPolicy::Block).high_water(2 * SLOT).low_water(0);
+        let (mut tx, mut rx) = queue(cfg).unwrap();
+        let producer = thread::spawn(move || {
+            for k in 0..3 {
+                // The third push finds the ring full (and above high water) and waits.
+                assert_eq!(tx.push(&frame(0, k)), Ok(Pushed::Queued { seq: k as u64 }));
+            }
+        });
+        for k in 0..3u8 {
+            let f = rx.pop().unwrap();
+            assert_eq!((f.info.seq, f.data), (k as u64, frame(0, k).to_vec()));
+        }
+        assert_eq!(rx.pop(), Err(PopError));
+        producer.join().unwrap();
+        assert!(!rx.is_above_high_water(), "the ring is empty");
+        let s = rx.stats();
+        assert_eq!((s.frames_pushed, s.frames_popped, s.level_bytes), (3, 3, 0));
+        // At least one frame was queued at some point and never more than two fit.
+        assert!(s.peak_level_bytes >= SLOT as u64 && s.peak_level_bytes <= 2 * SLOT as u64, "peak {}", s.peak_level_bytes);
+        // Every rise above high water was followed by the fall (the ring ends empty).
+        assert_eq!(s.water_mark_transitions % 2, 0);
+    });
+}
+
+/// A consumer that releases while a producer is between "no room" and registering as a
+/// waiter: the release takes its fast path only if it cannot miss the registration.
+/// Uses a reservation (the zero-copy path) for the blocked frame.
+#[test]
+fn loom_a_reservation_waiting_for_room_is_woken_by_a_release() {
+    loom::model(|| {
+        let (mut tx, mut rx) = queue(config(1, OverflowPolicy::Block)).unwrap();
+        assert!(tx.push(&frame(0, 0)).unwrap().is_queued()); // full
+        let producer = thread::spawn(move || {
+            let mut r = tx.reserve(4).unwrap();
+            r.copy_from_slice(&frame(0, 1));
+            r.commit()
+        });
+        let first = rx.try_peek().map(|f| f.info().seq);
+        assert_eq!(first, Ok(0)); // released when the view drops
+        assert_eq!(producer.join().unwrap(), 1);
+        assert_eq!(rx.pop().unwrap().data, frame(0, 1));
+        assert_eq!(rx.pop(), Err(PopError));
     });
 }

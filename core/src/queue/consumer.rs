@@ -6,9 +6,10 @@ use crate::config::OverflowPolicy;
 use crate::error::{PopError, PopTimeoutError, TryPopError};
 use crate::queue::gaps::Gap;
 use crate::queue::shared::Shared;
-use crate::queue::slot::{SlotHeader, payload, read_header, slot_size};
+use crate::queue::slot::{SlotHeader, payload, read_header, read_len, slot_size};
 use crate::stats::{QueueStats, bump};
-use crate::sync::{Arc, Ordering, fence, lock};
+use crate::barrier;
+use crate::sync::{Arc, Ordering, lock};
 
 /// Metadata of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,25 +35,29 @@ pub struct Frame {
 pub struct FrameRef<'a> {
     consumer: &'a mut Consumer,
     pos: u64,
-    header: SlotHeader,
+    // Only the position and length are carried: the metadata stays in the claimed slot
+    // header and is read when asked for (moving the whole 32-byte header through the
+    // stack cost more than the rest of a small pop).
+    len: u32,
 }
 
 impl FrameRef<'_> {
     /// The frame's bytes, in the ring.
     pub fn data(&self) -> &[u8] {
         // SAFETY: the slot is claimed by this consumer and released only when self drops.
-        unsafe { payload(&self.consumer.shared.mem, self.pos, self.header.len) }
+        unsafe { payload(&self.consumer.shared.mem, self.pos, self.len) }
     }
 
     /// The frame's metadata.
     pub fn info(&self) -> FrameInfo {
-        info_of(&self.header)
+        // SAFETY: as in `data`: nobody writes a claimed slot until it is released.
+        info_of(&unsafe { read_header(&self.consumer.shared.mem, self.pos) })
     }
 }
 
 impl Drop for FrameRef<'_> {
     fn drop(&mut self) {
-        self.consumer.release(1, self.header.len as u64);
+        self.consumer.release(1, self.len as u64);
     }
 }
 
@@ -113,6 +118,19 @@ impl Drop for Batch<'_> {
     }
 }
 
+/// Bytes ahead of the head that `claim_one` prefetches (when they are published).
+const PREFETCH_AHEAD: u64 = 512;
+const CACHE_LINE: u64 = 64;
+
+/// Raises the consumer's peak-level note (one plain store, only when it rises).
+#[inline]
+fn note_level(peak: &mut u64, shared_peak: &crate::sync::AtomicU64, level: u64) {
+    if level > *peak {
+        *peak = level;
+        shared_peak.store(level, Ordering::Relaxed);
+    }
+}
+
 fn info_of(h: &SlotHeader) -> FrameInfo {
     FrameInfo { seq: h.seq, timestamp_ns: h.device_ts, host_time_ns: h.host_ts }
 }
@@ -126,6 +144,11 @@ pub struct Consumer {
     shared: Arc<Shared>,
     head: u64,
     tail_cache: u64,
+    /// The `free` position this consumer stored last (all modes but DropOldest, where
+    /// evictions move `free` too).
+    free_pos: u64,
+    /// Highest level this consumer saw just before a release (see `peak_level`).
+    peak: u64,
     drop_oldest: bool,
     closed: bool,
     spare_slots: Vec<(u64, SlotHeader)>,
@@ -139,6 +162,8 @@ impl Consumer {
             shared,
             head: 0,
             tail_cache: 0,
+            free_pos: 0,
+            peak: 0,
             drop_oldest,
             closed: false,
             spare_slots: Vec::new(),
@@ -195,33 +220,110 @@ impl Consumer {
         bytes
     }
 
+    /// Claims the next frame, if one is published: [`claim`](Self::claim) for one frame,
+    /// returning it by value (no batch vector; this is every `try_peek` and `pop`).
+    #[inline]
+    fn claim_one(&mut self) -> Option<(u64, u32)> {
+        if self.closed {
+            return None;
+        }
+        if self.drop_oldest {
+            return self.claim_one_evictable();
+        }
+        let shared = &*self.shared;
+        if self.head >= self.tail_cache {
+            self.tail_cache = shared.tail.load(Ordering::Acquire);
+            if self.head >= self.tail_cache {
+                return None;
+            }
+        }
+        let pos = self.head;
+        // SAFETY: head < tail (acquired), so the slot is published, and it is not yet
+        // claimed or freed: only this consumer moves the head outside DropOldest.
+        let len = unsafe { read_len(&shared.mem, pos) };
+        self.head = pos + slot_size(len as u64);
+        shared.head.store(self.head, Ordering::Release);
+        // A consumer that is behind walks the ring as a chain: each slot's position
+        // comes from the previous slot's length, so every header read waits for the
+        // last one. Prefetching two lines a few slots ahead turns that into a stream.
+        // Only published bytes are prefetched: touching lines the producer is still
+        // writing would take them away from it.
+        let ahead = self.head + PREFETCH_AHEAD;
+        if ahead + 2 * CACHE_LINE <= self.tail_cache {
+            shared.mem.prefetch(ahead);
+            shared.mem.prefetch(ahead + CACHE_LINE);
+        }
+        Some((pos, len))
+    }
+
+    /// `claim_one` under DropOldest, where the evict lock is needed.
+    #[cold]
+    fn claim_one_evictable(&mut self) -> Option<(u64, u32)> {
+        let mut slots = std::mem::take(&mut self.spare_slots);
+        slots.clear();
+        self.claim(1, 0, &mut slots);
+        let first = slots.first().map(|(pos, h)| (*pos, h.len));
+        self.spare_slots = slots;
+        first
+    }
+
     /// Gives the space of every claimed frame back to the producer.
     fn release(&mut self, frames: u64, bytes: u64) {
         let shared = &*self.shared;
+        // The level just before this release is a local maximum (it only rose since the
+        // last release or eviction): note it for the peak. The tail is loaded before
+        // the `free` store, so the figure is a level that really existed.
         let new_free = if self.drop_oldest {
             let mut g = lock(&shared.evict);
             g.held = false;
+            let before = shared.tail.load(Ordering::Relaxed).saturating_sub(shared.free.load(Ordering::Relaxed));
+            note_level(&mut self.peak, &shared.cc.peak_level, before);
             // Everything before the head is ours (now released) or evicted.
             let h = shared.head.load(Ordering::Acquire);
             shared.free.store(h, Ordering::Release);
             h
         } else {
+            let before = shared.tail.load(Ordering::Relaxed).saturating_sub(self.free_pos);
+            note_level(&mut self.peak, &shared.cc.peak_level, before);
             shared.free.store(self.head, Ordering::Release);
+            self.free_pos = self.head;
             self.head
         };
         bump(&shared.cc.bytes_popped, bytes);
         let cc = &shared.cc;
         cc.popped.store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
-        // Pairs with the producer's fence after it goes above high water.
-        fence(Ordering::SeqCst);
+        // One light barrier between the `free` store above and both loads below. It pairs
+        // with the heavy barrier of (a) the producer after it sets "above high water"
+        // (so one of us sees the other's store and the downward transition is never
+        // missed) and (b) a thread registering as a space waiter (no lost wake-up).
+        barrier::light();
+        let above = shared.marks.is_above();
+        if !above && !shared.space.has_waiters_after_barrier() {
+            // Nobody can be waiting for this release and no mark can be crossed
+            // downwards: no look at the producer's cache line at all.
+            return;
+        }
+        self.release_slow(above, new_free);
+    }
+
+    /// The rest of a release when a producer waits for room or the queue is above high
+    /// water: re-evaluate the marks and wake the waiters that this release may satisfy.
+    #[cold]
+    fn release_slow(&mut self, above: bool, new_free: u64) {
+        let shared = &*self.shared;
         let level = shared.tail.load(Ordering::Acquire).saturating_sub(new_free);
-        let transition = shared.marks.is_above() && shared.marks.update(level);
+        let transition = above && shared.marks.update(level);
         // A blocked producer waits for level <= wake_level (and a water-mark waiter for
         // a transition), so other releases cannot satisfy any waiter: skip the wake-up.
         // `level` may be stale-low (older tail), which only errs towards waking.
         // Under DropOldest a producer may wait for this release to evict: always wake.
-        if level <= shared.wake_level || transition || self.drop_oldest {
+        if transition {
+            // A new store ("above" cleared) since the barrier in `release`: notify with
+            // a barrier of its own, for `wait_below_low` waiters.
             shared.space.notify();
+        } else if (level <= shared.wake_level || self.drop_oldest) && shared.space.has_waiters_after_barrier() {
+            // The barrier for this check was issued in `release`, after the `free` store.
+            shared.space.wake_all();
         }
     }
 
@@ -313,13 +415,8 @@ impl Consumer {
     /// Reads the oldest frame in place, if one is queued now; its space is released when
     /// the returned view is dropped.
     pub fn try_peek(&mut self) -> Result<FrameRef<'_>, TryPopError> {
-        let mut slots = std::mem::take(&mut self.spare_slots);
-        slots.clear();
-        self.claim(1, 0, &mut slots);
-        let first = slots.first().copied();
-        self.spare_slots = slots;
-        match first {
-            Some((pos, header)) => Ok(FrameRef { consumer: self, pos, header }),
+        match self.claim_one() {
+            Some((pos, len)) => Ok(FrameRef { consumer: self, pos, len }),
             None if self.at_end() => Err(TryPopError::Disconnected),
             None => Err(TryPopError::Empty),
         }

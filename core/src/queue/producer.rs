@@ -4,16 +4,15 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-
-use crate::clock::monotonic_ns;
+use crate::clock::{HostClock, monotonic_ns};
 use crate::config::{DropReason, OverflowPolicy};
 use crate::error::{CommitError, PushError, ReserveError, WaitError};
 
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload_mut, read_header, slot_size, write_header};
-use crate::stats::{QueueStats, bump, bump_shared, new_latency_histogram};
-use crate::sync::{Arc, Mutex, Ordering, fence, lock};
+use crate::stats::{LatencySampler, QueueStats, bump, bump_shared};
+use crate::barrier;
+use crate::sync::{Arc, Mutex, Ordering, lock};
 
 /// What happened to a pushed frame. Must be looked at: under a drop policy the frame may
 /// have been dropped.
@@ -86,10 +85,14 @@ pub(crate) struct ProducerCore {
     tail: u64,
     free_cache: u64,
     next_seq: u64,
-    peak: u64,
     closed: bool,
-    hist: Histogram<u64>,
-    hist_flushed_at: u64,
+    clock: HostClock,
+    lat: LatencySampler,
+    /// Start time of the push or reservation in progress if it is timed, else 0.
+    op_start: u64,
+    /// Whether the push or reservation in progress left the fast path (waited, evicted,
+    /// dropped): such pushes are always timed.
+    op_slow: bool,
 }
 
 /// Under DropOldest, the longest a producer waits for the consumer to finish reading
@@ -108,10 +111,32 @@ impl ProducerCore {
             tail: 0,
             free_cache: 0,
             next_seq: 0,
-            peak: 0,
             closed: false,
-            hist: new_latency_histogram(),
-            hist_flushed_at: 0,
+            clock: HostClock::new(),
+            lat: LatencySampler::new(),
+            op_start: 0,
+            op_slow: false,
+        }
+    }
+
+    /// Starts timing a push or reservation of `len` bytes if the sampler wants it;
+    /// returns the clock reading taken (0 if none).
+    #[inline]
+    fn begin_op(&mut self, len: usize, need_clock: bool) -> u64 {
+        let timed = self.shared.record_latency && self.lat.wants(len);
+        let now = if timed || need_clock { self.clock.now() } else { 0 };
+        self.op_start = if timed { now } else { 0 };
+        self.op_slow = false;
+        now
+    }
+
+    /// The operation in progress leaves the fast path: time it from here if it was not
+    /// timed from its start.
+    #[cold]
+    fn enter_slow_path(&mut self) {
+        self.op_slow = true;
+        if self.shared.record_latency && self.op_start == 0 {
+            self.op_start = self.clock.now();
         }
     }
 
@@ -155,6 +180,7 @@ impl ProducerCore {
         if self.fits(need) {
             return Ok(());
         }
+        self.enter_slow_path();
         match self.shared.policy {
             OverflowPolicy::FailFast => self.refuse(ReserveError::WouldBlock),
             OverflowPolicy::Block => {
@@ -200,7 +226,7 @@ impl ProducerCore {
     fn drop_newest(&mut self, len: usize) -> ReserveError {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let now = monotonic_ns();
+        let now = self.clock.now();
         lock(&self.shared.gaps).record(seq, DropReason::Newest, now);
         let pc = &self.shared.pc;
         bump(&pc.dropped_newest, 1);
@@ -223,7 +249,12 @@ impl ProducerCore {
             return false;
         }
         let mut head = shared.head.load(Ordering::Acquire);
-        let now = monotonic_ns();
+        // The level is about to fall: note it for the peak (see `peak_level`).
+        let level = self.tail.saturating_sub(shared.free.load(Ordering::Acquire));
+        if level > shared.pc.peak_level.load(Ordering::Relaxed) {
+            shared.pc.peak_level.store(level, Ordering::Relaxed);
+        }
+        let now = self.clock.now();
         let mut evicted = 0u64;
         let mut evicted_bytes = 0u64;
         {
@@ -258,7 +289,7 @@ impl ProducerCore {
 
     /// Publishes the slot at `self.tail` holding `len` payload bytes.
     #[inline]
-    pub(crate) fn publish(&mut self, len: usize, device_ts: Option<u64>, host_ts: u64, started: u64) -> u64 {
+    pub(crate) fn publish(&mut self, len: usize, device_ts: Option<u64>, host_ts: u64) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         let header = SlotHeader {
@@ -278,20 +309,22 @@ impl ProducerCore {
         pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         shared.data.notify();
 
-        let mut level = self.tail - self.free_cache;
-        if level > self.peak || level >= shared.marks.high {
+        // `level` is an upper bound (the cached `free` may be old). Look at the consumer's
+        // position only when the true level may have reached high water while the queue
+        // is not yet "above" (once above, only the consumer's releases can change the
+        // state). So a producer that stays ahead of high water reads the consumer's cache
+        // line about once per lap of the ring, not per frame. (The peak level is taken
+        // where the level falls instead: see `peak_level` in stats.rs.)
+        let level = self.tail - self.free_cache;
+        if level >= shared.marks.rise_at && !shared.marks.is_above() {
             self.free_cache = shared.free.load(Ordering::Acquire);
-            level = self.tail - self.free_cache;
-            if level > self.peak {
-                self.peak = level;
-                pc.peak_level.store(level, Ordering::Relaxed);
-            }
+            let level = self.tail - self.free_cache;
             if shared.marks.update(level) && shared.marks.is_above() {
                 // `level` may be stale: the consumer may have drained the ring since our
                 // `free` load and, not yet seeing "above", skipped its update. Re-check
-                // (only ever downwards). The fence pairs with the one in
-                // Consumer::release: store free; fence; load above.
-                fence(Ordering::SeqCst);
+                // (only ever downwards). This heavy barrier (once per transition) pairs
+                // with the light one in Consumer::release: store free; light; load above.
+                barrier::heavy();
                 self.free_cache = shared.free.load(Ordering::Acquire);
                 if shared.marks.fall_to(self.tail - self.free_cache) {
                     shared.space.notify();
@@ -299,28 +332,45 @@ impl ProducerCore {
             }
         }
         if shared.record_latency {
-            // A reservation's host time is read at commit: it is the end time too.
-            let end = if started == host_ts || host_ts == 0 { monotonic_ns() } else { host_ts };
-            let _ = self.hist.record(end.saturating_sub(started).max(1));
-            if self.hist.len() >= HIST_FLUSH_SAMPLES || end - self.hist_flushed_at >= HIST_FLUSH_NS {
-                self.flush_latency(end);
-            }
+            self.record_latency(len, host_ts);
         }
         seq
     }
 
+    /// Ends the timing of the push or reservation just published (see `LatencySampler`).
+    #[inline]
+    fn record_latency(&mut self, len: usize, host_ts: u64) {
+        let start = self.op_start;
+        if start == 0 {
+            self.lat.skip();
+            return;
+        }
+        // A reservation's host time is read at commit: it is the end time too.
+        let end = if host_ts == start || host_ts == 0 { self.clock.now() } else { host_ts };
+        let ns = end.saturating_sub(start);
+        if self.op_slow {
+            self.lat.record_slow(ns);
+        } else {
+            self.lat.record_fast(ns, len);
+        }
+        if self.lat.pending() >= HIST_FLUSH_SAMPLES || end.saturating_sub(self.lat.flushed_at) >= HIST_FLUSH_NS {
+            self.flush_latency(end);
+        }
+    }
+
     #[cold]
     pub(crate) fn flush_latency(&mut self, now: u64) {
-        if !self.hist.is_empty() {
-            let _ = lock(&self.shared.latency).add(&self.hist);
-            self.hist.reset();
+        if self.lat.has_pending() {
+            let mut shared = lock(&self.shared.latency);
+            self.lat.merge_into(&mut shared, now);
+        } else {
+            self.lat.flushed_at = now;
         }
-        self.hist_flushed_at = now;
     }
 
     pub(crate) fn push(&mut self, data: &[u8], device_ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
-        let sh = &*self.shared;
-        let started = if sh.record_latency || sh.host_timestamps || device_ts.is_none() { monotonic_ns() } else { 0 };
+        let need_host = self.shared.host_timestamps || device_ts.is_none();
+        let started = self.begin_op(data.len(), need_host);
         match self.make_room(data.len(), wait) {
             Ok(()) => {}
             Err(ReserveError::Dropped { seq }) => return Ok(Pushed::Dropped { seq }),
@@ -329,8 +379,8 @@ impl ProducerCore {
         // SAFETY: make_room reserved the slot at tail for us.
         let dst = unsafe { payload_mut(&self.shared.mem, self.tail, data.len()) };
         dst.copy_from_slice(data);
-        let host_ts = if self.shared.host_timestamps || device_ts.is_none() { started } else { 0 };
-        Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, host_ts, started) })
+        let host_ts = if need_host { started } else { 0 };
+        Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, host_ts) })
     }
 
     pub(crate) fn close(&mut self) {
@@ -421,9 +471,9 @@ impl Producer {
     }
 
     fn reserve_with(&mut self, len: usize, wait: Wait) -> Result<Reservation<'_>, ReserveError> {
-        let started = if self.core.shared.record_latency { monotonic_ns() } else { 0 };
+        self.core.begin_op(len, false);
         self.core.make_room(len, wait)?;
-        Ok(Reservation { core: &mut self.core, len, started })
+        Ok(Reservation { core: &mut self.core, len })
     }
 
     /// Largest frame (payload bytes) this queue accepts.
@@ -482,7 +532,6 @@ impl Producer {
 pub struct Reservation<'a> {
     core: &'a mut ProducerCore,
     len: usize,
-    started: u64,
 }
 
 impl Reservation<'_> {
@@ -521,9 +570,8 @@ impl Reservation<'_> {
     }
 
     fn finish(self, len: usize, ts: Option<u64>) -> u64 {
-        let host = if self.core.shared.host_timestamps || ts.is_none() { monotonic_ns() } else { 0 };
-        let started = self.started;
-        self.core.publish(len, ts, host, started)
+        let host = if self.core.shared.host_timestamps || ts.is_none() { self.core.clock.now() } else { 0 };
+        self.core.publish(len, ts, host)
     }
 }
 
@@ -633,10 +681,10 @@ impl SharedProducer {
     fn reserve_with(&self, len: usize, wait: Wait) -> Result<SharedReservation<'_>, ReserveError> {
         loop {
             let mut core = lock(&self.inner);
-            let started = if core.shared.record_latency { monotonic_ns() } else { 0 };
+            core.begin_op(len, false);
             let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(wait, Wait::No);
             match core.make_room(len, if blocking { Wait::Outside } else { Wait::No }) {
-                Ok(()) => return Ok(SharedReservation { core, len, started }),
+                Ok(()) => return Ok(SharedReservation { core, len }),
                 Err(ReserveError::WouldBlock) if blocking => {
                     let shared = Arc::clone(&core.shared);
                     drop(core);
@@ -696,22 +744,21 @@ impl SharedProducer {
 pub struct SharedReservation<'a> {
     core: crate::sync::MutexGuard<'a, ProducerCore>,
     len: usize,
-    started: u64,
 }
 
 impl SharedReservation<'_> {
     /// Publishes the frame; returns its sequence number.
     pub fn commit(mut self) -> u64 {
-        let host = monotonic_ns();
-        let (len, started) = (self.len, self.started);
-        self.core.publish(len, None, host, started)
+        let host = self.core.clock.now();
+        let len = self.len;
+        self.core.publish(len, None, host)
     }
 
     /// Publishes the frame with a caller-supplied device timestamp (ns).
     pub fn commit_at(mut self, timestamp_ns: u64) -> u64 {
-        let host = monotonic_ns();
-        let (len, started) = (self.len, self.started);
-        self.core.publish(len, Some(timestamp_ns), host, started)
+        let host = self.core.clock.now();
+        let len = self.len;
+        self.core.publish(len, Some(timestamp_ns), host)
     }
 
     /// Discards the reservation.

@@ -159,7 +159,7 @@ impl Shared {
             bytes_dropped: r(&pc.bytes_dropped),
             pushes_refused: r(&pc.refused),
             level_bytes: self.level(),
-            peak_level_bytes: r(&pc.peak_level),
+            peak_level_bytes: r(&pc.peak_level).max(r(&cc.peak_level)).max(self.level()),
             capacity_bytes: self.capacity,
             water_mark_transitions: self.marks.transitions(),
             above_high_water: self.marks.is_above(),

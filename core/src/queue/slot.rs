@@ -50,6 +50,17 @@ pub(crate) unsafe fn read_header(mem: &RingMemory, pos: u64) -> SlotHeader {
     unsafe { mem.ptr_at(pos).cast::<SlotHeader>().read() }
 }
 
+/// Reads only the payload length of the slot at `pos` (a 4-byte load: the hot consume
+/// path needs nothing else until the caller asks for the metadata).
+///
+/// # Safety
+/// As for [`read_header`].
+#[inline]
+pub(crate) unsafe fn read_len(mem: &RingMemory, pos: u64) -> u32 {
+    // SAFETY: guaranteed by the caller; `len` is the first field of the 8-aligned header.
+    unsafe { mem.ptr_at(pos).cast::<u32>().read() }
+}
+
 /// The payload of the slot at `pos`, `len` bytes.
 ///
 /// # Safety
