@@ -831,6 +831,11 @@ typedef struct streamq_writer_config {
    */
   uint32_t compress_workers;
   /**
+   * With compression: store frames raw while their stream's queue is above high water
+   * (default true: the compressors are behind); false compresses every frame.
+   */
+  bool raw_when_behind;
+  /**
    * Directory sink: files written at once; 0: one per core (default).
    */
   uint32_t io_workers;

@@ -204,6 +204,10 @@ pub struct Args {
     /// Start a new segment file after this long.
     #[arg(long, value_parser = parse_duration)]
     pub segment_duration: Option<Duration>,
+    /// Compress every frame, also while the ring is above high water (by default frames
+    /// are then stored raw, since the compressors are behind).
+    #[arg(long)]
+    pub always_compress: bool,
     /// zstd worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     pub compress_workers: Option<u64>,
@@ -453,6 +457,7 @@ pub fn run(args: Args) -> CmdResult {
         config = config.zstd(level);
     }
     config = config.writes_in_flight(args.writes_in_flight as usize);
+    config = config.raw_when_behind(!args.always_compress);
     if let Some(n) = args.compress_workers {
         config = config.compress_workers(n as usize);
     }

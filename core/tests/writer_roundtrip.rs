@@ -223,3 +223,22 @@ fn pushes_after_close_are_refused() {
     assert_eq!(report.frames_written, 1);
     assert_eq!(p.push(b"two"), Err(streamq::PushError::Closed));
 }
+
+/// With `raw_when_behind(false)` every frame is compressed, also while the producer
+/// keeps the small ring above high water (by default those would be stored raw).
+#[test]
+fn raw_when_behind_false_compresses_every_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.sqcap");
+    let writer = Writer::start(WriterConfig::capture_file(&path).zstd(3).raw_when_behind(false)).unwrap();
+    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let frames: Vec<Vec<u8>> = (0..60u8).map(|i| vec![i % 7; 200_000]).collect();
+    for f in &frames {
+        assert!(p.push(f).unwrap().is_queued());
+    }
+    drop(p);
+    let r = writer.close().unwrap();
+    assert_eq!((r.frames_written, r.frames_compressed, r.frames_stored_raw), (60, 60, 0));
+    let back: Vec<Vec<u8>> = Reader::open(&path).unwrap().frames().map(|f| f.data().unwrap().to_vec()).collect();
+    assert_eq!(back, frames);
+}

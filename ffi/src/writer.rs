@@ -96,6 +96,9 @@ pub struct streamq_writer_config {
     pub compression_level: i32,
     /// Compression worker threads; 0: one per core (default).
     pub compress_workers: u32,
+    /// With compression: store frames raw while their stream's queue is above high water
+    /// (default true: the compressors are behind); false compresses every frame.
+    pub raw_when_behind: bool,
     /// Directory sink: files written at once; 0: one per core (default).
     pub io_workers: u32,
     /// Largest coalesced vectored write in bytes (default 8 MiB; at least 4096).
@@ -140,6 +143,7 @@ pub extern "C" fn streamq_writer_config_default() -> streamq_writer_config {
         metadata_len: 0,
         compression_level: 0,
         compress_workers: 0,
+        raw_when_behind: true,
         io_workers: 0,
         max_write_bytes: 8 << 20,
         writes_in_flight: 2,
@@ -357,6 +361,7 @@ fn writer_config(c: &streamq_writer_config) -> Res<WriterConfig> {
     if c.compress_workers != 0 {
         w = w.compress_workers(c.compress_workers as usize);
     }
+    w = w.raw_when_behind(c.raw_when_behind);
     if c.io_workers != 0 {
         w = w.io_workers(c.io_workers as usize);
     }

@@ -625,7 +625,7 @@ static void test_writer_config_errors(void) {
     wc.max_write_bytes = 10;
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
     wc.max_write_bytes = 8 << 20;
-    CHECK(wc.writes_in_flight == 2 && wc.preallocate_bytes == 0);
+    CHECK(wc.writes_in_flight == 2 && wc.preallocate_bytes == 0 && wc.raw_when_behind);
     wc.writes_in_flight = 65;
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
     wc.writes_in_flight = 2;

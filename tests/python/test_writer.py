@@ -210,3 +210,15 @@ def test_writes_in_flight_round_trip(capture, in_flight):
     got = list(streamq.Reader(capture))
     assert len(got) == 30
     assert all(np.array_equal(np.frombuffer(f.data, np.uint8), d) for f, d in zip(got, data))
+
+
+def test_raw_when_behind_false_compresses_every_frame(capture):
+    # A small ring the producer outruns: by default frames above high water are stored
+    # raw; with raw_when_behind=False every frame is compressed.
+    data = [np.full(200_000, i % 7, dtype=np.uint8) for i in range(60)]
+    with streamq.Writer(capture, compress="zstd", capacity=1 << 20, raw_when_behind=False) as w:
+        for d in data:
+            w.write(d)
+    r = w.close()
+    assert r.frames_written == 60 and r.frames_stored_raw == 0 and r.frames_compressed == 60
+    assert [bytes(f.data) for f in streamq.Reader(capture)] == [d.tobytes() for d in data]

@@ -378,7 +378,8 @@ impl Writer {
     #[pyo3(signature = (
         path, compress = None, fsync = None, segment_size = None, segment_seconds = None,
         capacity = DEFAULT_STREAM_CAPACITY, policy = "block", workers = None, metadata = None,
-        on_error = None, on_segment = None, preallocate = None, writes_in_flight = None
+        on_error = None, on_segment = None, preallocate = None, writes_in_flight = None,
+        raw_when_behind = true
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -396,6 +397,7 @@ impl Writer {
         on_segment: Option<Py<PyAny>>,
         preallocate: Option<u64>,
         writes_in_flight: Option<usize>,
+        raw_when_behind: bool,
     ) -> PyResult<Self> {
         let policy = parse_policy(policy)?;
         let mut config = WriterConfig::capture_file(&path);
@@ -423,6 +425,7 @@ impl Writer {
         if let Some(n) = writes_in_flight {
             config = config.writes_in_flight(n);
         }
+        config = config.raw_when_behind(raw_when_behind);
         for (k, v) in metadata_pairs(metadata)? {
             config = config.metadata(k, v);
         }

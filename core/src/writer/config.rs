@@ -133,6 +133,7 @@ pub struct WriterConfig {
     pub(crate) metadata: Vec<(String, String)>,
     pub(crate) compression: Option<i32>,
     pub(crate) compress_workers: usize,
+    pub(crate) raw_when_behind: bool,
     pub(crate) io_workers: usize,
     pub(crate) writes_in_flight: usize,
     pub(crate) max_write_bytes: usize,
@@ -176,6 +177,7 @@ impl WriterConfig {
             metadata: Vec::new(),
             compression: None,
             compress_workers: cores(),
+            raw_when_behind: true,
             io_workers: cores(),
             writes_in_flight: 2,
             max_write_bytes: 8 << 20,
@@ -203,6 +205,16 @@ impl WriterConfig {
     /// Compresses each frame with zstd at `level` (1–22; 1–3 keep up with a camera).
     pub fn zstd(mut self, level: i32) -> Self {
         self.compression = Some(level);
+        self
+    }
+
+    /// Whether frames are stored uncompressed while their stream's queue is above high
+    /// water (default true: the compressors are behind, so store rather than let the
+    /// queue fill). With false every frame is compressed, and a producer that outruns the
+    /// compressors meets its overflow policy instead (for saving space on a slow disk,
+    /// or measuring compression).
+    pub fn raw_when_behind(mut self, yes: bool) -> Self {
+        self.raw_when_behind = yes;
         self
     }
 

@@ -77,6 +77,7 @@ impl EngineShared {
 pub(crate) struct EngineSettings {
     pub(crate) compression: Option<i32>,
     pub(crate) compress_workers: usize,
+    pub(crate) raw_when_behind: bool,
     pub(crate) max_write_bytes: usize,
     pub(crate) fsync: FsyncPolicy,
     pub(crate) linger: std::time::Duration,
@@ -353,7 +354,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         if let (Some(level), Some(pool)) = (settings.compression, &pool) {
             let mut plan: Vec<(&[u8], bool)> = Vec::new();
             for (i, frames) in &rounds {
-                let behind = streams[*i].shared.marks.is_above();
+                let behind = settings.raw_when_behind && streams[*i].shared.marks.is_above();
                 for (_, data) in frames {
                     plan.push((data, !behind && data.len() >= 64));
                 }

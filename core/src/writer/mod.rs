@@ -146,6 +146,7 @@ impl Writer {
             metadata,
             compression,
             compress_workers,
+            raw_when_behind,
             io_workers,
             writes_in_flight,
             max_write_bytes,
@@ -189,6 +190,7 @@ impl Writer {
         let settings = EngineSettings {
             compression,
             compress_workers,
+            raw_when_behind,
             max_write_bytes,
             fsync,
             linger,

@@ -398,6 +398,7 @@ class Writer:
         on_segment: Optional[Callable[[SegmentInfo], object]] = None,
         preallocate: Optional[int] = None,
         writes_in_flight: Optional[int] = None,
+        raw_when_behind: bool = True,
     ) -> Self: ...
     def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]: ...
     def add_stream(
