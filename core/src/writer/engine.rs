@@ -174,26 +174,17 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         if engine.pending.swap(false, Ordering::AcqRel) {
             let new: Vec<(StreamDef, Consumer)> = std::mem::take(&mut engine.lock().new_streams);
             for (def, consumer) in new {
-                if let Err(e) = sink.add_stream(&def) {
-                    consumers.push(consumer);
-                    fail(
-                        &engine,
-                        &settings,
-                        e,
-                        &mut consumers,
-                        &mut in_flight,
-                        sink.as_mut(),
-                    );
-                    return;
-                }
-                let copy_out = consumer.shared().policy == crate::OverflowPolicy::DropOldest;
+                let shared = Arc::clone(consumer.shared());
+                // Held before the sink can fail, so a failure closes this queue too.
+                consumers.push(consumer);
+                or_fail!(sink.add_stream(&def));
+                let copy_out = shared.policy == crate::OverflowPolicy::DropOldest;
                 streams.push(StreamState {
                     id: def.id,
-                    shared: Arc::clone(consumer.shared()),
+                    shared,
                     ended: false,
                     copy_out,
                 });
-                consumers.push(consumer);
                 engine.lock().progress.push(StreamProgress::default());
             }
         }
