@@ -35,6 +35,7 @@ pub mod clock;
 mod config;
 mod error;
 pub mod format;
+mod frame_copy;
 mod memory;
 mod queue;
 pub mod reader;

@@ -2,13 +2,30 @@
 //! followed by a second copy of themselves, so a frame that crosses the end of the ring
 //! is still one contiguous slice.
 //!
-//! On Linux the memory is a `memfd` mapped twice back to back (the technique of the
-//! kernel's BPF ring buffer): both halves are the same physical pages, so the ring costs
-//! exactly `capacity` bytes of RAM. Where that is unavailable (loom models, exotic
-//! kernels) a heap block of `2 × capacity` bytes gives the same addressing: every frame
-//! is only ever touched through its own start offset (`< capacity`) and length
-//! (`≤ capacity`), so the two halves never need to agree — at the price of up to twice
-//! the memory, which [`RingMemory::is_double_mapped`] reports.
+//! Three backings, tried in this order:
+//!
+//! 1. **Transparent huge pages** (Linux, when THP is `always` or `madvise` and the ring is
+//!    at least one huge page): an anonymous mapping of `2 × capacity` bytes of address
+//!    space, `MADV_HUGEPAGE`, of which the first `capacity` bytes plus one huge page are
+//!    faulted in up front. Huge pages make the up-front fault, the copies into the ring
+//!    (one TLB entry per 2 MiB instead of 512) and the final `munmap` far cheaper: on the
+//!    2-core VM this project is measured on, freeing a 256 MiB ring took 50–150 ms with
+//!    4 KiB pages and 1 ms with huge pages, and the slowest of 2,000 900 KiB copies into
+//!    it fell from 1.5–2.5 ms to under 0.3 ms. The second half is *not* a mirror (see
+//!    below), so it costs RAM only where wrapping frames overrun into it: at most the
+//!    largest frame that ever crossed the end (one huge page, prefaulted, covers frames
+//!    that overrun by ≤ 2 MiB).
+//! 2. **A `memfd` mapped twice back to back** (the technique of the kernel's BPF ring
+//!    buffer): both halves are the same physical pages, so the ring costs exactly
+//!    `capacity` bytes of RAM. Used when THP is off (shared-memory THP is rarely enabled,
+//!    so the mirror cannot have huge pages).
+//! 3. **A heap block** of `2 × capacity` bytes (loom models, other systems).
+//!
+//! Backings 1 and 3 are sound without a mirror because every frame is only ever touched
+//! through its own start offset (`< capacity`) and length (`≤ capacity`): a slot header
+//! and payload are always addressed from the slot's start position, so bytes that run
+//! past the end land in the overrun area and are read back from there, and the two
+//! halves never need to agree. [`RingMemory::is_double_mapped`] reports which kind it is.
 
 use std::io;
 use std::ptr::NonNull;
@@ -16,11 +33,22 @@ use std::ptr::NonNull;
 /// Bytes of ring memory addressable contiguously across the wrap.
 pub(crate) struct RingMemory {
     base: NonNull<u8>,
+    /// What `Drop` must give back.
+    backing: Backing,
     capacity: usize,
     /// `capacity - 1` when the capacity is a power of two (positions reduce with a mask
     /// instead of a 64-bit division on every access), else 0.
     mask: u64,
     double_mapped: bool,
+}
+
+/// How the bytes were obtained, so `Drop` can return them the same way.
+enum Backing {
+    /// `munmap(start, len)`: the THP mapping (`start` may precede `base` by the alignment
+    /// padding) or the double-mapped memfd (`start == base`, `len == 2 × capacity`).
+    Mapped { start: *mut libc::c_void, len: usize },
+    /// `std::alloc::dealloc(base, 2 × capacity, page aligned)`.
+    Heap,
 }
 
 // SAFETY: RingMemory is a raw allocation; which thread may touch which bytes is decided
@@ -49,11 +77,61 @@ impl RingMemory {
         assert!(capacity > 0 && capacity.is_multiple_of(ring_granule()));
         #[cfg(all(target_os = "linux", not(loom)))]
         {
+            if let Some(huge) = thp_page_size()
+                && capacity >= huge
+                && let Ok(m) = Self::huge_pages(capacity, huge, prefault)
+            {
+                return Ok(m);
+            }
             if let Ok(m) = Self::double_map(capacity, prefault) {
                 return Ok(m);
             }
         }
         Self::heap(capacity, prefault)
+    }
+
+    /// Backing 1: `2 × capacity` of anonymous memory aligned to and advised for huge
+    /// pages; the ring proper plus one huge page of overrun faulted in when `prefault`.
+    #[cfg(all(target_os = "linux", not(loom)))]
+    fn huge_pages(capacity: usize, huge: usize, prefault: bool) -> io::Result<Self> {
+        // Over-allocate by one huge page so the ring can start on a huge-page boundary
+        // (the kernel only backs whole aligned 2 MiB ranges with a huge page).
+        let len = 2 * capacity + huge;
+        // SAFETY: an anonymous private mapping with no address hint has no preconditions.
+        let start = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let pad = (huge - (start as usize) % huge) % huge;
+        // SAFETY: pad < huge, so `start + pad .. + 2 × capacity` lies inside the mapping.
+        let base = unsafe { (start as *mut u8).add(pad) };
+        // SAFETY: advising a range of our own mapping.
+        if unsafe { libc::madvise(base.cast(), 2 * capacity, libc::MADV_HUGEPAGE) } != 0 {
+            let err = io::Error::last_os_error();
+            // SAFETY: unmapping exactly what we mapped above; nothing refers to it yet.
+            unsafe { libc::munmap(start, len) };
+            return Err(err);
+        }
+        if prefault {
+            prefault_range(base, capacity + huge.min(capacity));
+        }
+        Ok(RingMemory {
+            // SAFETY: mmap succeeded, so start (and base above it) is non-null.
+            base: unsafe { NonNull::new_unchecked(base) },
+            backing: Backing::Mapped { start, len },
+            capacity,
+            mask: mask_for(capacity),
+            double_mapped: false,
+        })
     }
 
     #[cfg(all(target_os = "linux", not(loom)))]
@@ -113,6 +191,7 @@ impl RingMemory {
         Ok(RingMemory {
             // SAFETY: mmap succeeded, so base is non-null.
             base: unsafe { NonNull::new_unchecked(base as *mut u8) },
+            backing: Backing::Mapped { start: base, len: 2 * capacity },
             capacity,
             mask: mask_for(capacity),
             double_mapped: true,
@@ -133,7 +212,7 @@ impl RingMemory {
             }
         }
         let base = NonNull::new(p).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        Ok(RingMemory { base, capacity, mask: mask_for(capacity), double_mapped: false })
+        Ok(RingMemory { base, backing: Backing::Heap, capacity, mask: mask_for(capacity), double_mapped: false })
     }
 
     /// Whether both halves share physical pages (true on Linux with memfd).
@@ -170,21 +249,112 @@ impl RingMemory {
     }
 }
 
+/// The huge page size when transparent huge pages can back an `madvise`d anonymous
+/// mapping (`/sys/kernel/mm/transparent_hugepage/enabled` is `[always]` or `[madvise]`),
+/// read once per process.
+#[cfg(all(target_os = "linux", not(loom)))]
+fn thp_page_size() -> Option<usize> {
+    static SIZE: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        let enabled = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").ok()?;
+        if !(enabled.contains("[always]") || enabled.contains("[madvise]")) {
+            return None;
+        }
+        let size = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size").ok()?;
+        size.trim().parse::<usize>().ok().filter(|s| s.is_power_of_two() && *s >= page_size())
+    })
+}
+
+/// Faults in `len` bytes from `base` for writing, so the producer never takes a fault:
+/// `MADV_POPULATE_WRITE` (Linux 5.14+) in one call, else a write to every page.
+#[cfg(all(target_os = "linux", not(loom)))]
+fn prefault_range(base: *mut u8, len: usize) {
+    // SAFETY: the caller passes a range of its own read-write mapping.
+    if unsafe { libc::madvise(base.cast(), len, libc::MADV_POPULATE_WRITE) } == 0 {
+        return;
+    }
+    for off in (0..len).step_by(page_size()) {
+        // SAFETY: off < len, inside the caller's mapping; nothing else uses it yet.
+        unsafe { base.add(off).write_volatile(0) };
+    }
+}
+
 fn mask_for(capacity: usize) -> u64 {
     if capacity.is_power_of_two() { capacity as u64 - 1 } else { 0 }
 }
 
 impl Drop for RingMemory {
     fn drop(&mut self) {
-        if self.double_mapped {
-            // SAFETY: unmapping exactly the 2 × capacity region we mapped in `double_map`;
+        if let Backing::Mapped { start, len } = self.backing {
+            // SAFETY: unmapping exactly the region mapped in `huge_pages` or `double_map`;
             // no references into it outlive the ring (they all borrow the ring's owner).
-            unsafe { libc::munmap(self.base.as_ptr() as *mut libc::c_void, 2 * self.capacity) };
+            unsafe { libc::munmap(start, len) };
         } else {
             let layout = std::alloc::Layout::from_size_align(2 * self.capacity, page_size())
                 .expect("layout was valid at allocation");
             // SAFETY: allocated in `heap` with this same layout.
             unsafe { std::alloc::dealloc(self.base.as_ptr(), layout) };
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux", not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Writes `len` bytes at ring position `pos` through `ptr_at(pos)` and reads them
+    /// back the same way, as every slot is addressed.
+    fn round_trip(m: &RingMemory, pos: u64, len: usize, salt: u8) {
+        let data: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31) ^ salt).collect();
+        // SAFETY: len ≤ capacity, and ptr_at's pointer is valid for capacity bytes.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), m.ptr_at(pos), len) };
+        // SAFETY: as above; nothing else touches the memory.
+        let back = unsafe { std::slice::from_raw_parts(m.ptr_at(pos), len) };
+        assert_eq!(back, &data[..], "pos {pos} len {len}");
+    }
+
+    #[test]
+    fn a_ring_of_at_least_a_huge_page_uses_huge_pages_when_the_kernel_offers_them() {
+        let cap = 8 << 20;
+        let m = RingMemory::new(cap, true).unwrap();
+        match thp_page_size() {
+            Some(huge) => {
+                assert!(!m.is_double_mapped(), "THP available: anonymous huge-page ring expected");
+                assert_eq!(m.ptr_at(0) as usize % huge, 0, "ring starts on a huge-page boundary");
+            }
+            None => assert!(m.is_double_mapped(), "no THP: the memfd mirror is used"),
+        }
+        // A ring smaller than a huge page keeps the exact-size mirror.
+        let small = RingMemory::new(64 * 1024, true).unwrap();
+        assert!(small.is_double_mapped());
+    }
+
+    #[test]
+    fn frames_crossing_the_end_read_back_from_their_own_start_in_every_backing() {
+        let cap = 4 << 20;
+        for m in [
+            RingMemory::new(cap, true).unwrap(),
+            RingMemory::new(cap, false).unwrap(),
+            RingMemory::double_map(cap, true).unwrap(),
+            RingMemory::heap(cap, false).unwrap(),
+        ] {
+            // Ends just before, at, and far past the end of the ring; the last one
+            // overruns by more than the prefaulted huge page.
+            for (i, (pos, len)) in [
+                (cap as u64 - 10, 10),
+                (cap as u64 - 10, 4096),
+                (cap as u64 - 1, 3 << 20),
+                (7 * cap as u64 + 5, cap),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                round_trip(&m, pos, len, i as u8);
+            }
+            // A slot at the ring's start is untouched by the overrun of an earlier one
+            // only in the mirror-less backings; either way it reads back what was
+            // written through its own start.
+            round_trip(&m, 0, 4096, 0xAA);
         }
     }
 }
