@@ -94,44 +94,14 @@ impl RingMemory {
     /// pages; the ring proper plus one huge page of overrun faulted in when `prefault`.
     #[cfg(all(target_os = "linux", not(loom)))]
     fn huge_pages(capacity: usize, huge: usize, prefault: bool) -> io::Result<Self> {
-        // Over-allocate by one huge page so the ring can start on a huge-page boundary
-        // (the kernel only backs whole aligned 2 MiB ranges with a huge page).
-        let len = 2 * capacity + huge;
-        // SAFETY: an anonymous private mapping with no address hint has no preconditions.
-        let start = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if start == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let pad = (huge - (start as usize) % huge) % huge;
-        // SAFETY: pad < huge, so `start + pad .. + 2 × capacity` lies inside the mapping.
-        let base = unsafe { (start as *mut u8).add(pad) };
-        // SAFETY: advising a range of our own mapping.
-        if unsafe { libc::madvise(base.cast(), 2 * capacity, libc::MADV_HUGEPAGE) } != 0 {
-            let err = io::Error::last_os_error();
-            // SAFETY: unmapping exactly what we mapped above; nothing refers to it yet.
-            unsafe { libc::munmap(start, len) };
-            return Err(err);
-        }
+        let map = AnonymousMapping::new(2 * capacity, true)?;
         if prefault {
-            prefault_range(base, capacity + huge.min(capacity));
+            prefault_range(map.base.as_ptr(), capacity + huge.min(capacity));
         }
-        Ok(RingMemory {
-            // SAFETY: mmap succeeded, so start (and base above it) is non-null.
-            base: unsafe { NonNull::new_unchecked(base) },
-            backing: Backing::Mapped { start, len },
-            capacity,
-            mask: mask_for(capacity),
-            double_mapped: false,
-        })
+        let base = map.base;
+        let backing = Backing::Mapped { start: map.start, len: map.len };
+        std::mem::forget(map); // now owned by the ring's Backing
+        Ok(RingMemory { base, backing, capacity, mask: mask_for(capacity), double_mapped: false })
     }
 
     #[cfg(all(target_os = "linux", not(loom)))]
@@ -248,6 +218,71 @@ impl RingMemory {
         let _ = pos;
     }
 }
+
+/// Zeroed anonymous memory straight from the kernel, unmapped on drop; with `huge` and
+/// transparent huge pages available, aligned to a huge page and advised `MADV_HUGEPAGE`
+/// (the kernel only backs whole aligned 2 MiB ranges with huge pages).
+pub(crate) struct AnonymousMapping {
+    /// Start of the usable `len` bytes (page aligned; huge-page aligned when advised).
+    pub(crate) base: NonNull<u8>,
+    start: *mut libc::c_void,
+    len: usize,
+}
+
+impl AnonymousMapping {
+    /// Maps `len` (> 0) bytes, rounded up to whole pages.
+    pub(crate) fn new(len: usize, huge: bool) -> io::Result<Self> {
+        let len = len.div_ceil(page_size()) * page_size();
+        #[cfg(all(target_os = "linux", not(loom)))]
+        let huge = if huge { thp_page_size().filter(|&h| len >= h) } else { None };
+        #[cfg(not(all(target_os = "linux", not(loom))))]
+        let huge: Option<usize> = { let _ = huge; None };
+        // Over-allocate by one huge page so the usable range can start on a boundary.
+        let map_len = len + huge.unwrap_or(0);
+        // SAFETY: an anonymous private mapping with no address hint has no preconditions.
+        let start = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let pad = huge.map_or(0, |h| (h - (start as usize) % h) % h);
+        // SAFETY: pad < the extra huge page mapped, so `start + pad .. + len` is inside.
+        let base = unsafe { (start as *mut u8).add(pad) };
+        let map = AnonymousMapping {
+            // SAFETY: mmap succeeded, so start (and base above it) is non-null.
+            base: unsafe { NonNull::new_unchecked(base) },
+            start,
+            len: map_len,
+        };
+        #[cfg(all(target_os = "linux", not(loom)))]
+        if huge.is_some() {
+            // Only advice: without it the memory still works, with small pages.
+            // SAFETY: advising a range of our own mapping.
+            unsafe { libc::madvise(base.cast(), len, libc::MADV_HUGEPAGE) };
+        }
+        Ok(map)
+    }
+}
+
+impl Drop for AnonymousMapping {
+    fn drop(&mut self) {
+        // SAFETY: exactly the mapping made in `new`, unmapped once; its owner hands out
+        // no references that outlive it.
+        unsafe { libc::munmap(self.start, self.len) };
+    }
+}
+
+// SAFETY: the mapping is plain memory uniquely owned by this value; moving it between
+// threads moves that ownership.
+unsafe impl Send for AnonymousMapping {}
 
 /// The huge page size when transparent huge pages can back an `madvise`d anonymous
 /// mapping (`/sys/kernel/mm/transparent_hugepage/enabled` is `[always]` or `[madvise]`),

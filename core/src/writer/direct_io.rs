@@ -37,6 +37,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use crate::memory::AnonymousMapping;
 use crate::writer::io::{Fault, FaultInjector};
 
 /// Block size O_DIRECT writes are aligned to (memory address, length and file offset).
@@ -49,55 +50,37 @@ const MAX_STAGING: usize = 2 << 20;
 
 /// A zeroed, page-aligned (so block-aligned) buffer mapped from the kernel.
 pub(crate) struct AlignedBuf {
-    ptr: std::ptr::NonNull<u8>,
+    map: AnonymousMapping,
     len: usize,
 }
 
-// SAFETY: AlignedBuf uniquely owns its allocation; moving it between threads moves that
-// ownership (the writer thread and one I/O thread never hold the same buffer).
-unsafe impl Send for AlignedBuf {}
-
 impl AlignedBuf {
-    /// Maps `len` bytes (rounded up to whole pages) of zeroed memory straight from the
-    /// kernel. Not through the allocator: after a large free glibc raises its mmap
-    /// threshold, and buffers of this size then come from a thread arena that keeps
-    /// freed memory resident (measured: +50 MiB RSS over a long recording).
+    /// Maps `len` bytes (rounded up to whole blocks) of zeroed memory straight from the
+    /// kernel, on huge pages where the kernel offers them. Not through the allocator:
+    /// after a large free glibc raises its mmap threshold, and buffers of this size then
+    /// come from a thread arena that keeps freed memory resident (measured: +50 MiB RSS
+    /// over a long recording). Huge pages: the kernel pins one page per 2 MiB for each
+    /// O_DIRECT write instead of 512, and copies into the buffer miss the TLB less
+    /// (measured on 512 MiB of 900 KiB frames: 1,436–1,718 MB/s against 773–1,367).
     fn new(len: usize) -> Self {
         let len = len.div_ceil(DIRECT_ALIGN) * DIRECT_ALIGN;
-        // SAFETY: an anonymous private mapping of `len` (non-zero) bytes; no address hint.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            let layout = std::alloc::Layout::from_size_align(len, DIRECT_ALIGN).expect("valid layout");
-            std::alloc::handle_alloc_error(layout);
+        match AnonymousMapping::new(len, true) {
+            Ok(map) => AlignedBuf { map, len },
+            Err(_) => {
+                let layout = std::alloc::Layout::from_size_align(len, DIRECT_ALIGN).expect("valid layout");
+                std::alloc::handle_alloc_error(layout)
+            }
         }
-        let ptr = std::ptr::NonNull::new(p as *mut u8).expect("mmap returned a non-null address");
-        AlignedBuf { ptr, len }
     }
 
     fn as_slice(&self) -> &[u8] {
-        // SAFETY: we own `len` initialised (zeroed, then written) bytes.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        // SAFETY: the mapping holds at least `len` initialised (zeroed, then written) bytes.
+        unsafe { std::slice::from_raw_parts(self.map.base.as_ptr(), self.len) }
     }
 
     fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: we own `len` initialised bytes, and `&mut self` makes this the only view.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
-    }
-}
-
-impl Drop for AlignedBuf {
-    fn drop(&mut self) {
-        // SAFETY: `ptr`/`len` are exactly the mapping made in `new`, unmapped once.
-        unsafe { libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len) };
+        // SAFETY: as above, and `&mut self` makes this the only view.
+        unsafe { std::slice::from_raw_parts_mut(self.map.base.as_ptr(), self.len) }
     }
 }
 
