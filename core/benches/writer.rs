@@ -3,8 +3,8 @@
 //! * `disk_900k`: 900 KiB frames into one capture file (O_DIRECT and buffered) against
 //!   what `dd if=/dev/zero bs=4M oflag=direct` does (aligned 4 MiB O_DIRECT writes).
 //! * `zstd_workers`: synthetic depth frames compressed by 1 and by 2 workers.
-//! * printed before the groups: producer push latency while the writer runs flat out,
-//!   against one memcpy of the same frame.
+//! * printed before the groups: producer push latency at the Kinect rate while the writer
+//!   stores every frame, against one memcpy of the same frame into ring-sized memory.
 //!
 //! Files go to `$STREAMQ_BENCH_DIR` (default `target/bench-io`), which must be on the
 //! disk you want to measure.
@@ -162,28 +162,42 @@ fn zstd_workers(c: &mut Criterion) {
     g.finish();
 }
 
-/// Push latency while the writer drains flat out, against one memcpy of the frame.
-fn latency_report() {
-    let frames: Vec<Vec<u8>> = (0..8).map(|i| vec![i as u8; FRAME]).collect();
-    let mut dst = vec![0u8; FRAME];
-    let mut copies: Vec<u64> = (0..2000)
+/// p50 of `n` copies of 900 KiB frames (from an 8-frame pool) into `dst`, cycling
+/// through it frame by frame.
+fn memcpy_p50(frames: &[Vec<u8>], dst: &mut [u8], n: usize) -> u64 {
+    let slots = dst.len() / FRAME;
+    let mut copies: Vec<u64> = (0..n)
         .map(|i| {
+            let at = (i % slots) * FRAME;
             let t = Instant::now();
-            dst.copy_from_slice(black_box(&frames[i % 8]));
-            black_box(&dst);
+            dst[at..at + FRAME].copy_from_slice(black_box(&frames[i % frames.len()]));
+            black_box(&dst[at]);
             t.elapsed().as_nanos() as u64
         })
         .collect();
     copies.sort_unstable();
-    let memcpy_p50 = copies[copies.len() / 2];
-    // Real-rate Kinect: 30 fps for 10 s; the producer never waits for the disk.
+    copies[copies.len() / 2]
+}
+
+/// Push latency at the Kinect's real rate (30 fps of 900 KiB, 20 s) while the writer
+/// stores every frame, against one memcpy of the frame. The baseline is the copy a push
+/// has to make: the frame into a 256 MiB buffer (the ring's size, so in DRAM, like the
+/// ring), as `make bench` measures it; a copy into one cache-resident 900 KiB buffer is
+/// printed too, for reference.
+fn latency_report() {
+    let frames: Vec<Vec<u8>> = (0..8).map(|i| vec![i as u8; FRAME]).collect();
+    let mut ring_sized = vec![1u8; 256 << 20];
+    let memcpy_ring = memcpy_p50(&frames, &mut ring_sized, 2000);
+    drop(ring_sized);
+    let mut hot = vec![1u8; FRAME];
+    let memcpy_hot = memcpy_p50(&frames, &mut hot, 2000);
     let path = bench_dir().join("lat.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path)).unwrap();
     let mut p = writer
         .add_stream(StreamConfig::new("depth", "depth/u16").capacity(256 << 20))
         .unwrap();
     let t0 = Instant::now();
-    for i in 0..300u64 {
+    for i in 0..600u64 {
         let due = t0 + Duration::from_nanos(i * 1_000_000_000 / 30);
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait); // pacing of the simulated camera
@@ -196,10 +210,11 @@ fn latency_report() {
     let _ = std::fs::remove_file(path);
     let l = s.push_latency;
     println!(
-        "kinect_30fps_900k: frames={} drops={} memcpy_p50={}ns push_p50={}ns p99={}ns p99.9={}ns max={}ns",
+        "kinect_30fps_900k: frames={} drops={} memcpy_p50={}ns (cache-resident destination: {}ns) push_p50={}ns p99={}ns p99.9={}ns max={}ns",
         r.frames_written,
         r.frames_dropped(),
-        memcpy_p50,
+        memcpy_ring,
+        memcpy_hot,
         l.p50,
         l.p99,
         l.p999,
@@ -207,7 +222,7 @@ fn latency_report() {
     );
     println!(
         "kinect_30fps_900k: p99.9/memcpy = {:.2} (target <= 2), max = {:.3} ms (target <= 1)",
-        l.p999 as f64 / memcpy_p50 as f64,
+        l.p999 as f64 / memcpy_ring as f64,
         l.max as f64 / 1e6
     );
 }
