@@ -185,6 +185,12 @@ typedef enum streamq_sink {
    * flight.
    */
   STREAMQ_SINK_DIRECTORY = 1,
+  /**
+   * Every frame and gap goes to the config's `sink_fn` on the writer thread (network,
+   * custom formats …); `path` must be NULL. The time the callback takes is the write:
+   * back-pressure and overflow policies behave as with a file.
+   */
+  STREAMQ_SINK_CALLBACK = 2,
 } streamq_sink;
 
 /**
@@ -208,6 +214,36 @@ typedef enum streamq_fsync {
    */
   STREAMQ_FSYNC_ALWAYS = 3,
 } streamq_fsync;
+
+/**
+ * What a `streamq_sink_event` carries.
+ */
+typedef enum streamq_sink_event_kind {
+  /**
+   * A frame: `event->frame` is set, `event->gap` is NULL.
+   */
+  STREAMQ_SINK_EVENT_KIND_FRAME = 0,
+  /**
+   * A run of frames dropped by the overflow policy: `event->gap` is set,
+   * `event->frame` is NULL.
+   */
+  STREAMQ_SINK_EVENT_KIND_GAP = 1,
+} streamq_sink_event_kind;
+
+/**
+ * Why frames were dropped.
+ */
+typedef enum streamq_drop_reason {
+  /**
+   * The new frames were refused because the queue was full
+   * (`STREAMQ_POLICY_DROP_NEWEST`).
+   */
+  STREAMQ_DROP_REASON_NEWEST = 1,
+  /**
+   * Old, unread frames were evicted to make room (`STREAMQ_POLICY_DROP_OLDEST`).
+   */
+  STREAMQ_DROP_REASON_OLDEST = 2,
+} streamq_drop_reason;
 
 /**
  * The consumer end of a queue.
@@ -801,12 +837,139 @@ typedef void (*streamq_segment_fn)(void *user, const struct streamq_segment_info
 typedef void (*streamq_durable_fn)(void *user, uint16_t stream_id, uint64_t seq);
 
 /**
- * Settings for a writer. Fill it with `streamq_writer_config_default()`, set `path`,
- * then change what you need.
+ * One frame given to a callback sink. Every pointer in it is valid during the call only:
+ * copy what you keep.
+ */
+typedef struct streamq_sink_frame {
+  /**
+   * Stream id (0, 1, … in the order the streams were added).
+   */
+  uint16_t stream_id;
+  /**
+   * Stream name (NUL-terminated UTF-8).
+   */
+  const char *stream_name;
+  /**
+   * The frame's bytes, in the stream's ring (never NULL, even when `len` is 0).
+   */
+  const uint8_t *data;
+  /**
+   * Frame length in bytes.
+   */
+  size_t len;
+  /**
+   * Sequence number within the stream (a jump is announced by a gap event first).
+   */
+  uint64_t seq;
+  /**
+   * Device timestamp in ns (given to `push_at` / `commit_at`, else the host time of
+   * the push).
+   */
+  uint64_t timestamp_ns;
+  /**
+   * Host CLOCK_MONOTONIC time of the push, in ns.
+   */
+  uint64_t host_time_ns;
+} streamq_sink_frame;
+
+/**
+ * A run of consecutive frames of one stream dropped by its overflow policy, given to a
+ * callback sink before the next frame of that stream (or at its end). Valid during the
+ * call only.
+ */
+typedef struct streamq_sink_gap {
+  /**
+   * Stream id.
+   */
+  uint16_t stream_id;
+  /**
+   * Stream name (NUL-terminated UTF-8).
+   */
+  const char *stream_name;
+  /**
+   * Sequence number of the first dropped frame.
+   */
+  uint64_t first_seq;
+  /**
+   * Sequence number of the last dropped frame (`first_seq + count - 1`).
+   */
+  uint64_t last_seq;
+  /**
+   * Number of dropped frames (at least 1).
+   */
+  uint64_t count;
+  /**
+   * One of `streamq_drop_reason`.
+   */
+  uint32_t reason;
+  /**
+   * Host CLOCK_MONOTONIC time of the first drop, in ns.
+   */
+  uint64_t host_time_ns;
+} streamq_sink_gap;
+
+/**
+ * What a callback sink receives: a frame or a gap, told apart by `kind`.
+ */
+typedef struct streamq_sink_event {
+  /**
+   * One of `streamq_sink_event_kind`.
+   */
+  uint32_t kind;
+  /**
+   * The frame (`STREAMQ_SINK_EVENT_KIND_FRAME`), else NULL.
+   */
+  const struct streamq_sink_frame *frame;
+  /**
+   * The gap (`STREAMQ_SINK_EVENT_KIND_GAP`), else NULL.
+   */
+  const struct streamq_sink_gap *gap;
+} streamq_sink_event;
+
+/**
+ * The callback sink (`STREAMQ_SINK_CALLBACK`): stores one event, in order — frames of a
+ * stream in sequence order, each gap before the frames that follow it. Returns 0 when
+ * the event is handled; any other value fails the writer, exactly like an I/O error:
+ * it stops cleanly, `on_error` runs with `STREAMQ_RESULT_FAILED`, the streams' next
+ * pushes return `STREAMQ_RESULT_FAILED`, and `streamq_writer_flush` / `_close` return
+ * it. Before failing, the callback may explain why in `message`: `message_len` bytes
+ * (256) holding an empty string, e.g. `snprintf(message, message_len, "send: %s",
+ * strerror(errno))`; the text (cut at `message_len - 1` bytes) and the return value go
+ * into the writer's error (`streamq_last_error`, `on_error`). The frames of the failing
+ * batch count as failed in the report, even those already handed to the callback.
+ *
+ * Runs on the writer thread, one call at a time; `user` is the config's
+ * `callback_user`. `event` and everything it points to (the frame's bytes included) are
+ * valid during the call only. The time it takes is the write: while it runs the
+ * streams' rings fill, and their overflow policy applies (block, drop with a gap event,
+ * …). Same restrictions as `streamq_error_fn`: it must not call `streamq_writer_flush`,
+ * `_close` or `_free` on its writer nor push to its streams (deadlock); it may block,
+ * send, write, and signal other threads.
+ */
+typedef int (*streamq_sink_fn)(void *user,
+                               const struct streamq_sink_event *event,
+                               char *message,
+                               size_t message_len);
+
+/**
+ * Settings for a writer. Fill it with `streamq_writer_config_default()`, set `path`
+ * (or `sink` = `STREAMQ_SINK_CALLBACK` and `sink_fn`), then change what you need.
+ *
+ * Which sink uses what: `metadata`, `compression_level`, `compress_workers`,
+ * `raw_when_behind`, `max_write_bytes`, `writes_in_flight`, `preallocate_bytes` and the
+ * segment settings are for `STREAMQ_SINK_CAPTURE_FILE`; `io_workers` is for
+ * `STREAMQ_SINK_DIRECTORY`; `sink_fn` is for `STREAMQ_SINK_CALLBACK`. With another sink,
+ * non-zero `metadata_len`, `compression_level`, `segment_bytes`,
+ * `segment_duration_ms` or a `sink_fn` are rejected (`STREAMQ_RESULT_INVALID_ARGUMENT`:
+ * they would do nothing); the tuning knobs with non-zero defaults are ignored. The
+ * fsync policy applies to every sink (for the callback sink a "sync" only advances the
+ * durable mark: what the callback returned from is considered stored) and so do the
+ * callbacks.
  */
 typedef struct streamq_writer_config {
   /**
-   * The capture file (or directory) path. Required.
+   * The capture file (or directory) path. Required for `STREAMQ_SINK_CAPTURE_FILE`
+   * and `STREAMQ_SINK_DIRECTORY`; must be NULL for `STREAMQ_SINK_CALLBACK`.
    */
   const char *path;
   /**
@@ -815,7 +978,7 @@ typedef struct streamq_writer_config {
   uint32_t sink;
   /**
    * File-level metadata pairs (sensor, host, session …), copied; may be NULL if
-   * `metadata_len` is 0.
+   * `metadata_len` is 0. Capture files only.
    */
   const struct streamq_kv *metadata;
   /**
@@ -824,6 +987,7 @@ typedef struct streamq_writer_config {
   size_t metadata_len;
   /**
    * 0: store frames raw (default); 1..22: zstd level (1–3 keep up with a camera).
+   * Capture files only (the other sinks receive the raw frames).
    */
   int32_t compression_level;
   /**
@@ -888,10 +1052,16 @@ typedef struct streamq_writer_config {
    */
   streamq_durable_fn on_durable;
   /**
-   * Passed unchanged to the three callbacks; they run on the writer thread, so what it
-   * points to must be usable from there.
+   * Passed unchanged to the callbacks (`on_error`, `on_segment`, `on_durable`,
+   * `sink_fn`); they run on the writer thread, so what it points to must be usable
+   * from there.
    */
   void *callback_user;
+  /**
+   * The callback sink: required with `STREAMQ_SINK_CALLBACK` (NULL is
+   * `STREAMQ_RESULT_NULL_POINTER`), must be NULL otherwise.
+   */
+  streamq_sink_fn sink_fn;
 } streamq_writer_config;
 
 /**
@@ -1597,7 +1767,7 @@ const char *streamq_version(void);
 
 /**
  * Defaults: no path, capture file, no compression, fsync on close, 8 MiB writes, 2
- * writes in flight, no preallocation, no segments, no callbacks.
+ * writes in flight, no preallocation, no segments, no callbacks, no sink callback.
  */
 struct streamq_writer_config streamq_writer_config_default(void);
 

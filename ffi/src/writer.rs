@@ -1,11 +1,11 @@
 //! The writer (`streamq_writer`) and its streams (`streamq_stream`).
 
-use std::ffi::{CString, c_char, c_void};
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use streamq_core::writer::SegmentInfo;
-use streamq_core::{FsyncPolicy, StreamConfig, Writer, WriterConfig, WriterError, WriterReport};
+use streamq_core::writer::{SegmentInfo, SinkEvent};
+use streamq_core::{DropReason, FsyncPolicy, StreamConfig, Writer, WriterConfig, WriterError, WriterReport};
 
 use crate::args::{bytes, check_len, cstring_lossy, handle, kv_list, out, string, string_or, write};
 use crate::panic::{call, call_or};
@@ -33,6 +33,32 @@ pub enum streamq_sink {
     /// One file per frame under the directory `path`, a bounded number of writes in
     /// flight.
     Directory = 1,
+    /// Every frame and gap goes to the config's `sink_fn` on the writer thread (network,
+    /// custom formats …); `path` must be NULL. The time the callback takes is the write:
+    /// back-pressure and overflow policies behave as with a file.
+    Callback = 2,
+}
+
+/// What a `streamq_sink_event` carries.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum streamq_sink_event_kind {
+    /// A frame: `event->frame` is set, `event->gap` is NULL.
+    Frame = 0,
+    /// A run of frames dropped by the overflow policy: `event->gap` is set,
+    /// `event->frame` is NULL.
+    Gap = 1,
+}
+
+/// Why frames were dropped.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum streamq_drop_reason {
+    /// The new frames were refused because the queue was full
+    /// (`STREAMQ_POLICY_DROP_NEWEST`).
+    Newest = 1,
+    /// Old, unread frames were evicted to make room (`STREAMQ_POLICY_DROP_OLDEST`).
+    Oldest = 2,
 }
 
 /// When the writer calls `fdatasync`.
@@ -78,21 +104,117 @@ pub type streamq_segment_fn =
 /// sequence `seq` are on stable storage. Same restrictions as `streamq_error_fn`.
 pub type streamq_durable_fn = Option<unsafe extern "C" fn(user: *mut c_void, stream_id: u16, seq: u64)>;
 
-/// Settings for a writer. Fill it with `streamq_writer_config_default()`, set `path`,
-/// then change what you need.
+/// One frame given to a callback sink. Every pointer in it is valid during the call only:
+/// copy what you keep.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct streamq_sink_frame {
+    /// Stream id (0, 1, … in the order the streams were added).
+    pub stream_id: u16,
+    /// Stream name (NUL-terminated UTF-8).
+    pub stream_name: *const c_char,
+    /// The frame's bytes, in the stream's ring (never NULL, even when `len` is 0).
+    pub data: *const u8,
+    /// Frame length in bytes.
+    pub len: usize,
+    /// Sequence number within the stream (a jump is announced by a gap event first).
+    pub seq: u64,
+    /// Device timestamp in ns (given to `push_at` / `commit_at`, else the host time of
+    /// the push).
+    pub timestamp_ns: u64,
+    /// Host CLOCK_MONOTONIC time of the push, in ns.
+    pub host_time_ns: u64,
+}
+
+/// A run of consecutive frames of one stream dropped by its overflow policy, given to a
+/// callback sink before the next frame of that stream (or at its end). Valid during the
+/// call only.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct streamq_sink_gap {
+    /// Stream id.
+    pub stream_id: u16,
+    /// Stream name (NUL-terminated UTF-8).
+    pub stream_name: *const c_char,
+    /// Sequence number of the first dropped frame.
+    pub first_seq: u64,
+    /// Sequence number of the last dropped frame (`first_seq + count - 1`).
+    pub last_seq: u64,
+    /// Number of dropped frames (at least 1).
+    pub count: u64,
+    /// One of `streamq_drop_reason`.
+    pub reason: u32,
+    /// Host CLOCK_MONOTONIC time of the first drop, in ns.
+    pub host_time_ns: u64,
+}
+
+/// What a callback sink receives: a frame or a gap, told apart by `kind`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct streamq_sink_event {
+    /// One of `streamq_sink_event_kind`.
+    pub kind: u32,
+    /// The frame (`STREAMQ_SINK_EVENT_KIND_FRAME`), else NULL.
+    pub frame: *const streamq_sink_frame,
+    /// The gap (`STREAMQ_SINK_EVENT_KIND_GAP`), else NULL.
+    pub gap: *const streamq_sink_gap,
+}
+
+/// The callback sink (`STREAMQ_SINK_CALLBACK`): stores one event, in order — frames of a
+/// stream in sequence order, each gap before the frames that follow it. Returns 0 when
+/// the event is handled; any other value fails the writer, exactly like an I/O error:
+/// it stops cleanly, `on_error` runs with `STREAMQ_RESULT_FAILED`, the streams' next
+/// pushes return `STREAMQ_RESULT_FAILED`, and `streamq_writer_flush` / `_close` return
+/// it. Before failing, the callback may explain why in `message`: `message_len` bytes
+/// (256) holding an empty string, e.g. `snprintf(message, message_len, "send: %s",
+/// strerror(errno))`; the text (cut at `message_len - 1` bytes) and the return value go
+/// into the writer's error (`streamq_last_error`, `on_error`). The frames of the failing
+/// batch count as failed in the report, even those already handed to the callback.
+///
+/// Runs on the writer thread, one call at a time; `user` is the config's
+/// `callback_user`. `event` and everything it points to (the frame's bytes included) are
+/// valid during the call only. The time it takes is the write: while it runs the
+/// streams' rings fill, and their overflow policy applies (block, drop with a gap event,
+/// …). Same restrictions as `streamq_error_fn`: it must not call `streamq_writer_flush`,
+/// `_close` or `_free` on its writer nor push to its streams (deadlock); it may block,
+/// send, write, and signal other threads.
+pub type streamq_sink_fn = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        event: *const streamq_sink_event,
+        message: *mut c_char,
+        message_len: usize,
+    ) -> c_int,
+>;
+
+/// Settings for a writer. Fill it with `streamq_writer_config_default()`, set `path`
+/// (or `sink` = `STREAMQ_SINK_CALLBACK` and `sink_fn`), then change what you need.
+///
+/// Which sink uses what: `metadata`, `compression_level`, `compress_workers`,
+/// `raw_when_behind`, `max_write_bytes`, `writes_in_flight`, `preallocate_bytes` and the
+/// segment settings are for `STREAMQ_SINK_CAPTURE_FILE`; `io_workers` is for
+/// `STREAMQ_SINK_DIRECTORY`; `sink_fn` is for `STREAMQ_SINK_CALLBACK`. With another sink,
+/// non-zero `metadata_len`, `compression_level`, `segment_bytes`,
+/// `segment_duration_ms` or a `sink_fn` are rejected (`STREAMQ_RESULT_INVALID_ARGUMENT`:
+/// they would do nothing); the tuning knobs with non-zero defaults are ignored. The
+/// fsync policy applies to every sink (for the callback sink a "sync" only advances the
+/// durable mark: what the callback returned from is considered stored) and so do the
+/// callbacks.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct streamq_writer_config {
-    /// The capture file (or directory) path. Required.
+    /// The capture file (or directory) path. Required for `STREAMQ_SINK_CAPTURE_FILE`
+    /// and `STREAMQ_SINK_DIRECTORY`; must be NULL for `STREAMQ_SINK_CALLBACK`.
     pub path: *const c_char,
     /// One of `streamq_sink` (default `STREAMQ_SINK_CAPTURE_FILE`).
     pub sink: u32,
     /// File-level metadata pairs (sensor, host, session …), copied; may be NULL if
-    /// `metadata_len` is 0.
+    /// `metadata_len` is 0. Capture files only.
     pub metadata: *const streamq_kv,
     /// Number of `metadata` entries.
     pub metadata_len: usize,
     /// 0: store frames raw (default); 1..22: zstd level (1–3 keep up with a camera).
+    /// Capture files only (the other sinks receive the raw frames).
     pub compression_level: i32,
     /// Compression worker threads; 0: one per core (default).
     pub compress_workers: u32,
@@ -127,13 +249,17 @@ pub struct streamq_writer_config {
     pub on_segment: streamq_segment_fn,
     /// Optional durability callback (writer thread).
     pub on_durable: streamq_durable_fn,
-    /// Passed unchanged to the three callbacks; they run on the writer thread, so what it
-    /// points to must be usable from there.
+    /// Passed unchanged to the callbacks (`on_error`, `on_segment`, `on_durable`,
+    /// `sink_fn`); they run on the writer thread, so what it points to must be usable
+    /// from there.
     pub callback_user: *mut c_void,
+    /// The callback sink: required with `STREAMQ_SINK_CALLBACK` (NULL is
+    /// `STREAMQ_RESULT_NULL_POINTER`), must be NULL otherwise.
+    pub sink_fn: streamq_sink_fn,
 }
 
 /// Defaults: no path, capture file, no compression, fsync on close, 8 MiB writes, 2
-/// writes in flight, no preallocation, no segments, no callbacks.
+/// writes in flight, no preallocation, no segments, no callbacks, no sink callback.
 #[unsafe(no_mangle)]
 pub extern "C" fn streamq_writer_config_default() -> streamq_writer_config {
     streamq_writer_config {
@@ -157,6 +283,7 @@ pub extern "C" fn streamq_writer_config_default() -> streamq_writer_config {
         on_segment: None,
         on_durable: None,
         callback_user: std::ptr::null_mut(),
+        sink_fn: None,
     }
 }
 
@@ -271,9 +398,13 @@ pub struct streamq_stream_report {
 /// after the writer; after close their pushes return `STREAMQ_RESULT_CLOSED`.
 pub struct streamq_writer {
     state: RwLock<State>,
-    /// Stream names by id, for `streamq_stream_report::name`.
-    names: Mutex<Vec<CString>>,
+    /// Stream names by id, for `streamq_stream_report::name` (and a callback sink's gap
+    /// events).
+    names: Names,
 }
+
+/// Stream names by id, shared by the handle and its callback sink.
+type Names = Arc<Mutex<Vec<CString>>>;
 
 struct State {
     writer: Option<Writer>,
@@ -338,12 +469,154 @@ impl Callbacks {
     }
 }
 
-fn writer_config(c: &streamq_writer_config) -> Res<WriterConfig> {
-    // SAFETY: the config's strings and arrays are valid per the export's contract.
-    let path = unsafe { string(c.path, "config->path") }?;
+/// Room for the message a failing `streamq_sink_fn` may leave.
+const SINK_MESSAGE_LEN: usize = 256;
+
+/// The state of a C callback sink, owned by the engine's callback (writer thread).
+struct CSink {
+    f: unsafe extern "C" fn(*mut c_void, *const streamq_sink_event, *mut c_char, usize) -> c_int,
+    user: *mut c_void,
+    /// The handle's stream names (for gaps of a stream whose name is not cached yet).
+    names: Names,
+    /// Stream names as C strings, by id, made once per stream.
+    cache: Vec<Option<CString>>,
+    message: [c_char; SINK_MESSAGE_LEN],
+}
+
+// SAFETY: documented in the header: `sink_fn` runs on the writer thread and `user` must
+// be usable there; we only pass the pointer back. The rest is owned data.
+unsafe impl Send for CSink {}
+
+impl CSink {
+    /// The C name of stream `id`, made from `name` (frames carry it) or from the
+    /// handle's list (gaps do not), once.
+    fn name(&mut self, id: u16, name: Option<&str>) -> *const c_char {
+        let i = id as usize;
+        if self.cache.len() <= i {
+            self.cache.resize(i + 1, None);
+        }
+        if self.cache[i].is_none() {
+            self.cache[i] = match name {
+                Some(n) => Some(cstring_lossy(n)),
+                // The handle records a stream's name before it returns the stream's
+                // handle, so before any of its frames can be dropped.
+                None => lock(&self.names).get(i).cloned(),
+            };
+        }
+        self.cache[i].as_deref().map_or(c"".as_ptr(), CStr::as_ptr)
+    }
+
+    fn call(&mut self, ev: SinkEvent<'_>) -> Result<(), String> {
+        let (frame, gap);
+        let event = match ev {
+            SinkEvent::Frame(fr) => {
+                frame = streamq_sink_frame {
+                    stream_id: fr.stream_id,
+                    stream_name: self.name(fr.stream_id, Some(fr.stream)),
+                    // A valid pointer even for an empty frame (a dangling one is fine in
+                    // Rust but not for C's memcpy and friends).
+                    data: if fr.data.is_empty() {
+                        c"".as_ptr().cast()
+                    } else {
+                        fr.data.as_ptr()
+                    },
+                    len: fr.data.len(),
+                    seq: fr.info.seq,
+                    timestamp_ns: fr.info.timestamp_ns,
+                    host_time_ns: fr.info.host_time_ns,
+                };
+                streamq_sink_event {
+                    kind: streamq_sink_event_kind::Frame as u32,
+                    frame: &frame,
+                    gap: std::ptr::null(),
+                }
+            }
+            SinkEvent::Gap { stream_id, gap: g } => {
+                gap = streamq_sink_gap {
+                    stream_id,
+                    stream_name: self.name(stream_id, None),
+                    first_seq: g.first_seq,
+                    last_seq: g.first_seq + g.count.saturating_sub(1),
+                    count: g.count,
+                    reason: match g.reason {
+                        DropReason::Newest => streamq_drop_reason::Newest as u32,
+                        DropReason::Oldest => streamq_drop_reason::Oldest as u32,
+                    },
+                    host_time_ns: g.host_time_ns,
+                };
+                streamq_sink_event {
+                    kind: streamq_sink_event_kind::Gap as u32,
+                    frame: std::ptr::null(),
+                    gap: &gap,
+                }
+            }
+        };
+        self.message[0] = 0;
+        // SAFETY: the caller-supplied callback and user pointer, for this purpose; `event`,
+        // what it points to (names in `cache`, the frame's ring bytes) and `message`
+        // (SINK_MESSAGE_LEN writable bytes) outlive the call.
+        let rc = unsafe { (self.f)(self.user, &event, self.message.as_mut_ptr(), SINK_MESSAGE_LEN) };
+        if rc == 0 {
+            return Ok(());
+        }
+        // Whatever the callback wrote, the text ends inside the buffer.
+        self.message[SINK_MESSAGE_LEN - 1] = 0;
+        // SAFETY: NUL-terminated within the buffer (set just above).
+        let text = unsafe { CStr::from_ptr(self.message.as_ptr()) }.to_string_lossy();
+        Err(if text.is_empty() {
+            format!("sink_fn returned {rc}")
+        } else {
+            format!("{text} (sink_fn returned {rc})")
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn writer_config(c: &streamq_writer_config, names: &Names) -> Res<WriterConfig> {
+    const CAPTURE_FILE: u32 = streamq_sink::CaptureFile as u32;
+    const DIRECTORY: u32 = streamq_sink::Directory as u32;
+    const CALLBACK: u32 = streamq_sink::Callback as u32;
     let mut w = match c.sink {
-        0 => WriterConfig::capture_file(path),
-        1 => WriterConfig::directory(path),
+        CAPTURE_FILE | DIRECTORY => {
+            // SAFETY: the config's strings and arrays are valid per the export's contract.
+            let path = unsafe { string(c.path, "config->path") }?;
+            if c.sink_fn.is_some() {
+                return err(
+                    streamq_result::InvalidArgument,
+                    "config->sink_fn is set but config->sink is not STREAMQ_SINK_CALLBACK",
+                );
+            }
+            if c.sink == CAPTURE_FILE {
+                WriterConfig::capture_file(path)
+            } else {
+                WriterConfig::directory(path)
+            }
+        }
+        CALLBACK => {
+            if !c.path.is_null() {
+                return err(
+                    streamq_result::InvalidArgument,
+                    "config->path must be NULL with STREAMQ_SINK_CALLBACK (frames go to config->sink_fn)",
+                );
+            }
+            let Some(f) = c.sink_fn else {
+                return err(
+                    streamq_result::NullPointer,
+                    "config->sink_fn is NULL (required with STREAMQ_SINK_CALLBACK)",
+                );
+            };
+            let mut sink = CSink {
+                f,
+                user: c.callback_user,
+                names: Arc::clone(names),
+                cache: Vec::new(),
+                message: [0; SINK_MESSAGE_LEN],
+            };
+            WriterConfig::callback(move |ev| sink.call(ev))
+        }
         v => {
             return err(
                 streamq_result::InvalidArgument,
@@ -351,6 +624,21 @@ fn writer_config(c: &streamq_writer_config) -> Res<WriterConfig> {
             );
         }
     };
+    if c.sink != CAPTURE_FILE {
+        // Settings the other sinks would silently not use.
+        let unused = [
+            (c.metadata_len != 0, "metadata"),
+            (c.compression_level != 0, "compression_level"),
+            (c.segment_bytes != 0, "segment_bytes"),
+            (c.segment_duration_ms != 0, "segment_duration_ms"),
+        ];
+        if let Some((_, what)) = unused.iter().find(|(set, _)| *set) {
+            return err(
+                streamq_result::InvalidArgument,
+                format!("config->{what} applies to STREAMQ_SINK_CAPTURE_FILE only"),
+            );
+        }
+    }
     // SAFETY: as above.
     for (k, v) in unsafe { kv_list(c.metadata, c.metadata_len, "config->metadata") }? {
         w = w.metadata(k, v);
@@ -474,13 +762,14 @@ pub unsafe extern "C" fn streamq_writer_create(
         // SAFETY: per the contract.
         let c = unsafe { handle(config, "config") }?;
         out(writer_out, "writer_out")?;
-        let w = Writer::start(writer_config(c)?)?;
+        let names = Names::default();
+        let w = Writer::start(writer_config(c, &names)?)?;
         let h = Box::new(streamq_writer {
             state: RwLock::new(State {
                 writer: Some(w),
                 report: None,
             }),
-            names: Mutex::new(Vec::new()),
+            names,
         });
         // SAFETY: checked non-NULL.
         unsafe { write(writer_out, Box::into_raw(h)) };

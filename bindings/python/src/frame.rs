@@ -18,13 +18,17 @@ enum Source {
         reader: Arc<Reader>,
         frame: FrameRef<'static>,
     },
+    /// Given to a callback sink: copied out of the ring into a `bytes` object (once,
+    /// with the GIL held), so it stays valid after the call.
+    Bytes(Py<PyBytes>),
 }
 
 /// One frame: its sequence number, timestamps, stream and bytes.
 ///
 /// `data` is a read-only memoryview without a copy: over the frame's bytes in the
 /// capture file's memory map (for a Reader; compressed frames are decompressed into a
-/// `bytes` object), or over the single copy taken out of the ring (for a Queue).
+/// `bytes` object), or over the single copy taken out of the ring (for a Queue). A
+/// frame given to a Writer's callback sink holds `bytes` (one copy out of the ring).
 /// `numpy.frombuffer(frame.data, dtype=numpy.uint16)` therefore copies nothing. The
 /// memory stays valid as long as a view of it exists, even after the Reader is closed.
 #[pyclass(frozen, module = "streamq._streamq", name = "Frame")]
@@ -61,6 +65,25 @@ impl Frame {
         })
     }
 
+    /// A frame for a writer's callback sink: `data` is copied into a new `bytes` object.
+    pub fn sink(
+        py: Python<'_>,
+        info: streamq::FrameInfo,
+        stream_id: u16,
+        stream: Py<PyString>,
+        data: &[u8],
+    ) -> Self {
+        Frame {
+            seq: info.seq,
+            timestamp: info.timestamp_ns,
+            host_time: info.host_time_ns,
+            stream_id: Some(stream_id),
+            stream: Some(stream),
+            size: data.len(),
+            source: Source::Bytes(PyBytes::new(py, data).unbind()),
+        }
+    }
+
     /// A frame of a capture file. `frame` must borrow from `reader`.
     pub fn mapped(reader: Arc<Reader>, frame: FrameRef<'static>, stream: Option<Py<PyString>>) -> Self {
         Frame {
@@ -83,6 +106,7 @@ impl Frame {
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.source {
             Source::Owned(v) => Ok(BufferView::memoryview(v.bind(py))?.into_any()),
+            Source::Bytes(b) => Ok(b.bind(py).clone().into_any()),
             Source::Mapped { reader, frame } => {
                 let data = frame.data().map_err(|e| errors::reader(py, &e))?;
                 match data {
@@ -110,7 +134,7 @@ impl Frame {
     #[getter]
     fn compressed(&self) -> bool {
         match &self.source {
-            Source::Owned(_) => false,
+            Source::Owned(_) | Source::Bytes(_) => false,
             Source::Mapped { frame, .. } => frame.is_compressed(),
         }
     }
@@ -119,7 +143,7 @@ impl Frame {
     #[getter]
     fn offset(&self) -> Option<u64> {
         match &self.source {
-            Source::Owned(_) => None,
+            Source::Owned(_) | Source::Bytes(_) => None,
             Source::Mapped { frame, .. } => Some(frame.offset),
         }
     }
@@ -128,7 +152,7 @@ impl Frame {
     #[getter]
     fn segment(&self) -> Option<usize> {
         match &self.source {
-            Source::Owned(_) => None,
+            Source::Owned(_) | Source::Bytes(_) => None,
             Source::Mapped { frame, .. } => Some(frame.segment),
         }
     }

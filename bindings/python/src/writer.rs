@@ -1,15 +1,19 @@
-//! `streamq.Writer` and its `Stream`s: a capture file written on the engine's writer
-//! thread(s) from any number of streams, each with its own ring and overflow policy.
+//! `streamq.Writer` and its `Stream`s: frames from any number of streams, each with its
+//! own ring and overflow policy, stored by the engine's writer thread(s) in one of three
+//! sinks: a capture file (the default), a directory with one file per frame, or a Python
+//! callable (`sink=`).
 //!
 //! ## Callbacks and locks
-//! `on_error` and `on_segment` run on the writer thread, which takes the GIL for them
-//! (`Python::attach`). Every method here that waits for the writer (or takes a lock the
-//! writer thread may hold while calling back) releases the GIL first, so the writer
-//! thread can always get it. Calling back into the writer from inside a callback would
-//! wait for the writer thread itself, so those calls raise RuntimeError instead. An
-//! exception raised by a callback is reported through `sys.unraisablehook` and does not
-//! stop the writer. At interpreter exit (atexit) every open writer is closed, then
-//! callbacks are no longer called.
+//! `on_error`, `on_segment`, `on_durable` and a callable sink run on the writer thread,
+//! which takes the GIL for them (`Python::attach`). Every method here that waits for the
+//! writer (or takes a lock the writer thread may hold while calling back) releases the
+//! GIL first, so the writer thread can always get it. Calling back into the writer from
+//! inside a callback would wait for the writer thread itself, so those calls raise
+//! RuntimeError instead. An exception raised by `on_error` / `on_segment` / `on_durable`
+//! is reported through `sys.unraisablehook` and does not stop the writer; one raised by
+//! the sink fails the writer (it is the sink's write error). At interpreter exit
+//! (atexit) every open writer is closed, then callbacks are no longer called (a sink
+//! call then fails the writer).
 
 // `close()` results carry the engine's CloseError (a report inside), by value as the
 // engine returns it.
@@ -25,14 +29,16 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 
-use streamq::writer::{CloseError, SegmentInfo as RsSegment, WriterError, WriterReport};
+use streamq::writer::{CloseError, SegmentInfo as RsSegment, SinkEvent, WriterError, WriterReport};
 use streamq::{
-    FsyncPolicy, OverflowPolicy, QueueConfig, QueueStats as RsQueueStats, StreamConfig, WriterConfig,
+    DropReason, FsyncPolicy, OverflowPolicy, QueueConfig, QueueStats as RsQueueStats, StreamConfig,
+    WriterConfig,
 };
 
 use crate::errors;
+use crate::frame::Frame;
 use crate::producer::{BLOCK_SLICE, ProducerHandle, Reservation, parse_policy, policy_name};
-use crate::stats::{QueueStats, Report, SegmentInfo};
+use crate::stats::{GapInfo, QueueStats, Report, SegmentInfo};
 
 /// Default ring budget of each stream.
 pub const DEFAULT_STREAM_CAPACITY: usize = 256 << 20;
@@ -49,26 +55,148 @@ thread_local! {
 fn check_not_in_callback() -> PyResult<()> {
     if IN_CALLBACK.with(Cell::get) {
         return Err(PyRuntimeError::new_err(
-            "cannot use the writer from inside its own on_error / on_segment callback \
-             (it runs on the writer thread, which would wait for itself)",
+            "cannot use the writer from inside its own on_error / on_segment / on_durable \
+             callback or its sink (they run on the writer thread, which would wait for itself)",
         ));
     }
     Ok(())
 }
 
-/// Runs `f` with the GIL on the writer thread, reporting its exception as unraisable.
-fn call_back(cb: &Py<PyAny>, f: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) {
+/// Runs `f` (which calls `cb`) with the GIL on the writer thread, flagged as a callback,
+/// reporting its exception as unraisable.
+fn call_back_with(cb: &Py<PyAny>, f: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) {
     if SHUTTING_DOWN.load(Ordering::Acquire) {
         return;
     }
     Python::attach(|py| {
         IN_CALLBACK.with(|c| c.set(true));
-        let r = f(py).and_then(|arg| cb.call1(py, (arg,)));
+        let r = f(py);
         IN_CALLBACK.with(|c| c.set(false));
         if let Err(e) = r {
             e.write_unraisable(py, Some(cb.bind(py)));
         }
     });
+}
+
+/// Calls `cb` with the one argument `f` makes, as [`call_back_with`].
+fn call_back(cb: &Py<PyAny>, f: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) {
+    call_back_with(cb, |py| f(py).and_then(|arg| cb.call1(py, (arg,))));
+}
+
+/// The exception a callable sink raised (the first one: the writer stops there), kept
+/// to become the `__cause__` of the WriterError raised from then on.
+type SinkException = Arc<Mutex<Option<PyErr>>>;
+
+/// Stream names by id, for the gap events of a callable sink (the engine's gap events
+/// carry the id only). Filled by `add_stream` before it returns the stream, so before
+/// any of its frames can be dropped.
+type StreamNames = Arc<Mutex<Vec<String>>>;
+
+/// The engine's error as a Python exception; a sink's failure gets the sink's own
+/// exception as `__cause__`.
+fn writer_err(py: Python<'_>, e: &WriterError, sink_exc: &SinkException) -> PyErr {
+    let err = errors::writer(py, e);
+    if let WriterError::Sink(_) = e
+        && let Some(cause) = lock(sink_exc).as_ref()
+    {
+        err.set_cause(py, Some(cause.clone_ref(py)));
+    }
+    err
+}
+
+/// "ValueError: bad frame" for an exception.
+fn describe(py: Python<'_>, e: &PyErr) -> String {
+    let ty = e
+        .get_type(py)
+        .qualname()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "exception".into());
+    let text = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    if text.is_empty() {
+        ty
+    } else {
+        format!("{ty}: {text}")
+    }
+}
+
+fn gap_reason(r: DropReason) -> &'static str {
+    match r {
+        DropReason::Newest => "dropped_newest",
+        DropReason::Oldest => "dropped_oldest",
+    }
+}
+
+/// The engine's callback sink for a Python callable: each frame becomes a `Frame` (its
+/// bytes copied into a `bytes` object) and each gap a `GapInfo`, passed to `sink` on the
+/// writer thread with the GIL. An exception fails the writer with its text; the
+/// exception itself is kept in `exc`.
+fn python_sink(
+    sink: Py<PyAny>,
+    exc: SinkException,
+    names: StreamNames,
+) -> impl FnMut(SinkEvent<'_>) -> Result<(), String> + Send + 'static {
+    // Stream names as Python strings, by id, made once per stream.
+    let mut cache: Vec<Option<Py<PyString>>> = Vec::new();
+    move |ev| {
+        if SHUTTING_DOWN.load(Ordering::Acquire) {
+            return Err("the Python interpreter is shutting down".into());
+        }
+        let id = match &ev {
+            SinkEvent::Frame(f) => f.stream_id,
+            SinkEvent::Gap { stream_id, .. } => *stream_id,
+        } as usize;
+        if cache.len() <= id {
+            cache.resize_with(id + 1, || None);
+        }
+        // Looked up before taking the GIL (the list's lock is never held with it).
+        let gap_name = match &ev {
+            SinkEvent::Gap { .. } if cache[id].is_none() => lock(&names).get(id).cloned(),
+            _ => None,
+        };
+        Python::attach(|py| {
+            let name = match (&cache[id], &ev) {
+                (Some(n), _) => n.clone_ref(py),
+                (None, SinkEvent::Frame(f)) => PyString::new(py, f.stream).unbind(),
+                (None, SinkEvent::Gap { .. }) => {
+                    PyString::new(py, gap_name.as_deref().unwrap_or("")).unbind()
+                }
+            };
+            if cache[id].is_none() && (gap_name.is_some() || matches!(ev, SinkEvent::Frame(_))) {
+                cache[id] = Some(name.clone_ref(py));
+            }
+            IN_CALLBACK.with(|c| c.set(true));
+            let r = (|| -> PyResult<()> {
+                let arg: Py<PyAny> = match ev {
+                    SinkEvent::Frame(f) => {
+                        Py::new(py, Frame::sink(py, f.info, f.stream_id, name, f.data))?.into_any()
+                    }
+                    SinkEvent::Gap { stream_id, gap } => Py::new(
+                        py,
+                        GapInfo {
+                            stream_id,
+                            stream: name.bind(py).to_string(),
+                            first_seq: gap.first_seq,
+                            count: gap.count,
+                            reason: gap_reason(gap.reason).to_string(),
+                            host_time: gap.host_time_ns,
+                        },
+                    )?
+                    .into_any(),
+                };
+                sink.call1(py, (arg,))?;
+                Ok(())
+            })();
+            IN_CALLBACK.with(|c| c.set(false));
+            r.map_err(|e| {
+                let text = describe(py, &e);
+                let mut slot = lock(&exc);
+                if slot.is_none() {
+                    *slot = Some(e);
+                }
+                text
+            })
+        })
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -90,7 +218,14 @@ pub struct WriterInner {
     /// Serialises creation of the default stream.
     default_lock: Mutex<()>,
     default: OnceLock<Arc<StreamCore>>,
-    path: PathBuf,
+    /// The capture file or directory (None for a callable sink).
+    path: Option<PathBuf>,
+    /// "capture_file", "directory" or "callback".
+    sink: &'static str,
+    /// Stream names by id, for a callable sink's gap events.
+    names: StreamNames,
+    /// The exception a callable sink raised.
+    sink_exc: SinkException,
     capacity: usize,
     policy: OverflowPolicy,
 }
@@ -174,10 +309,17 @@ impl WriterInner {
         let producer = w.add_stream(config).map_err(PyErrBuilder::Writer)?;
         drop(guard);
         let id = producer.id();
+        {
+            let mut names = lock(&self.names);
+            if names.len() <= id as usize {
+                names.resize(id as usize + 1, String::new());
+            }
+            names[id as usize] = name.clone();
+        }
         let weak = Arc::downgrade(self);
         let failure = Box::new(move |py: Python<'_>| match weak.upgrade() {
             Some(inner) => match py.detach(|| inner.error()) {
-                Some(e) => errors::writer(py, &e),
+                Some(e) => writer_err(py, &e, &inner.sink_exc),
                 None => errors::writer(py, &WriterError::Closed),
             },
             None => errors::closed(py, "writer is closed"),
@@ -242,11 +384,11 @@ pub enum PyErrBuilder {
 }
 
 impl PyErrBuilder {
-    fn into_err(self, py: Python<'_>) -> PyErr {
+    fn into_err(self, py: Python<'_>, inner: &WriterInner) -> PyErr {
         match self {
             PyErrBuilder::Value(m) => PyValueError::new_err(m),
             PyErrBuilder::Closed => errors::closed(py, "writer is closed"),
-            PyErrBuilder::Writer(e) => errors::writer(py, &e),
+            PyErrBuilder::Writer(e) => writer_err(py, &e, &inner.sink_exc),
         }
     }
 }
@@ -322,6 +464,35 @@ fn parse_fsync(v: &Bound<'_, PyAny>) -> PyResult<FsyncPolicy> {
     ))
 }
 
+/// Where a Writer's frames go.
+enum Sink {
+    CaptureFile,
+    Directory,
+    Callable(Py<PyAny>),
+}
+
+fn parse_sink(v: Option<&Bound<'_, PyAny>>) -> PyResult<Sink> {
+    let Some(v) = v.filter(|v| !v.is_none()) else {
+        return Ok(Sink::CaptureFile);
+    };
+    if let Ok(s) = v.cast::<PyString>() {
+        return match s.to_str()? {
+            "capture_file" => Ok(Sink::CaptureFile),
+            "directory" => Ok(Sink::Directory),
+            other => Err(PyValueError::new_err(format!(
+                "unknown sink {other:?}: expected \"capture_file\", \"directory\" or a callable"
+            ))),
+        };
+    }
+    if v.is_callable() {
+        return Ok(Sink::Callable(v.clone().unbind()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "sink must be \"capture_file\", \"directory\" or a callable taking a Frame or a GapInfo, not {}",
+        v.get_type().name()?
+    )))
+}
+
 fn metadata_pairs(md: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
     let mut out = Vec::new();
     if let Some(md) = md {
@@ -332,16 +503,35 @@ fn metadata_pairs(md: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, Strin
     Ok(out)
 }
 
-/// A capture writer: frames pushed from Python are written to one capture file (or a
-/// series of segment files) by the engine's writer thread, with optional zstd
+/// A capture writer: frames pushed from Python are stored by the engine's writer thread
+/// — by default in one capture file (or a series of segment files), with optional zstd
 /// compression on a pool of workers, coalesced writes and a chosen fsync cadence.
+///
+/// `sink` chooses where frames go:
+///
+/// * `"capture_file"` (default, also None): the capture file `path`.
+/// * `"directory"`: one file per frame under the directory `path` (`frame-000001.raw`;
+///   streams after the first in a sub-directory named after them; drops listed in
+///   `gaps.txt`), `io_workers` files written at once.
+/// * a callable (then no `path`): called on the writer thread, in order, with each frame
+///   (a `Frame`: `stream`, `stream_id`, `seq`, `timestamp`, `host_time`, and `data` as
+///   `bytes`) and each run of frames dropped by a policy (a `GapInfo`, before the frames
+///   that follow it). The time it takes is the write: a slow sink fills the rings and the
+///   overflow policy applies. Its return value is ignored; an exception it raises fails
+///   the writer like a disk error (WriterError, with the exception as `__cause__`).
+///
+/// `compress`, `workers`, `segment_size`, `segment_seconds`, `preallocate`,
+/// `writes_in_flight` and `metadata` apply to capture files only, `io_workers` to the
+/// directory sink only: given with another sink they raise ValueError.
 ///
 /// `write(frame)` goes to a default stream named "frames" (created on first use);
 /// `add_stream(name, ...)` adds more, each with its own ring budget and policy. Every
 /// frame accepted is written, dropped by a policy (counted, with a gap record in the
 /// file) or reported as failed: `close()` returns a Report saying which. A writer error
-/// (disk full ...) is raised by the next write, flush or close, and passed to
-/// `on_error`. Use it as a context manager to close it.
+/// (disk full, an exception in the sink ...) is raised by the next write, flush or
+/// close, and passed to `on_error`. `on_durable(stream_id, seq)` is called after each
+/// fsync (see `fsync`) with the highest sequence number of each stream now durable. Use
+/// it as a context manager to close it.
 #[pyclass(frozen, subclass, module = "streamq._streamq", name = "Writer")]
 pub struct Writer {
     inner: Arc<WriterInner>,
@@ -368,7 +558,7 @@ impl Writer {
             let _ = inner.default.set(Arc::clone(&s));
             Ok(s)
         });
-        r.map_err(|e: PyErrBuilder| e.into_err(py))
+        r.map_err(|e: PyErrBuilder| e.into_err(py, inner))
     }
 }
 
@@ -376,15 +566,15 @@ impl Writer {
 impl Writer {
     #[new]
     #[pyo3(signature = (
-        path, compress = None, fsync = None, segment_size = None, segment_seconds = None,
+        path = None, compress = None, fsync = None, segment_size = None, segment_seconds = None,
         capacity = DEFAULT_STREAM_CAPACITY, policy = "block", workers = None, metadata = None,
         on_error = None, on_segment = None, preallocate = None, writes_in_flight = None,
-        raw_when_behind = true
+        raw_when_behind = true, sink = None, on_durable = None, io_workers = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        path: PathBuf,
+        path: Option<PathBuf>,
         compress: Option<&str>,
         fsync: Option<&Bound<'_, PyAny>>,
         segment_size: Option<u64>,
@@ -398,10 +588,71 @@ impl Writer {
         preallocate: Option<u64>,
         writes_in_flight: Option<usize>,
         raw_when_behind: bool,
+        sink: Option<&Bound<'_, PyAny>>,
+        on_durable: Option<Py<PyAny>>,
+        io_workers: Option<usize>,
     ) -> PyResult<Self> {
         let policy = parse_policy(policy)?;
-        let mut config = WriterConfig::capture_file(&path);
-        if let Some(level) = parse_compress(compress)? {
+        for (name, cb) in [
+            ("on_error", &on_error),
+            ("on_segment", &on_segment),
+            ("on_durable", &on_durable),
+        ] {
+            if let Some(cb) = cb
+                && !cb.bind(py).is_callable()
+            {
+                return Err(PyTypeError::new_err(format!("{name} must be callable")));
+            }
+        }
+        let compression = parse_compress(compress)?;
+        let md = metadata_pairs(metadata)?;
+        let sink = parse_sink(sink)?;
+        let kind = match sink {
+            Sink::CaptureFile => "capture_file",
+            Sink::Directory => "directory",
+            Sink::Callable(_) => "callback",
+        };
+        if !matches!(sink, Sink::CaptureFile) {
+            let capture_only = [
+                (compression.is_some(), "compress"),
+                (workers.is_some(), "workers"),
+                (segment_size.is_some(), "segment_size"),
+                (segment_seconds.is_some(), "segment_seconds"),
+                (preallocate.is_some(), "preallocate"),
+                (writes_in_flight.is_some(), "writes_in_flight"),
+                (!md.is_empty(), "metadata"),
+            ];
+            if let Some((_, what)) = capture_only.iter().find(|(set, _)| *set) {
+                return Err(PyValueError::new_err(format!(
+                    "{what} applies to the capture_file sink only (this writer's sink is {kind})"
+                )));
+            }
+        }
+        if io_workers.is_some() && !matches!(sink, Sink::Directory) {
+            return Err(PyValueError::new_err(format!(
+                "io_workers applies to the directory sink only (this writer's sink is {kind})"
+            )));
+        }
+        let sink_exc = SinkException::default();
+        let names = StreamNames::default();
+        let mut config = match (sink, &path) {
+            (Sink::CaptureFile, Some(p)) => WriterConfig::capture_file(p),
+            (Sink::Directory, Some(p)) => WriterConfig::directory(p),
+            (Sink::CaptureFile | Sink::Directory, None) => {
+                return Err(PyTypeError::new_err(format!(
+                    "Writer() needs a path for the {kind} sink"
+                )));
+            }
+            (Sink::Callable(_), Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "a callable sink takes no path (frames go to the callable)",
+                ));
+            }
+            (Sink::Callable(f), None) => {
+                WriterConfig::callback(python_sink(f, Arc::clone(&sink_exc), Arc::clone(&names)))
+            }
+        };
+        if let Some(level) = compression {
             config = config.zstd(level);
         }
         if let Some(f) = fsync {
@@ -419,6 +670,9 @@ impl Writer {
         if let Some(w) = workers {
             config = config.compress_workers(w);
         }
+        if let Some(n) = io_workers {
+            config = config.io_workers(n);
+        }
         if let Some(p) = preallocate {
             config = config.preallocate(p);
         }
@@ -426,24 +680,23 @@ impl Writer {
             config = config.writes_in_flight(n);
         }
         config = config.raw_when_behind(raw_when_behind);
-        for (k, v) in metadata_pairs(metadata)? {
+        for (k, v) in md {
             config = config.metadata(k, v);
         }
-        for (name, cb) in [("on_error", &on_error), ("on_segment", &on_segment)] {
-            if let Some(cb) = cb
-                && !cb.bind(py).is_callable()
-            {
-                return Err(PyTypeError::new_err(format!("{name} must be callable")));
-            }
-        }
         if let Some(cb) = on_error {
+            let exc = Arc::clone(&sink_exc);
             config = config.on_error(move |e: &WriterError| {
-                call_back(&cb, |py| Ok(errors::writer(py, e).into_value(py).into_any()));
+                call_back(&cb, |py| Ok(writer_err(py, e, &exc).into_value(py).into_any()));
             });
         }
         if let Some(cb) = on_segment {
             config = config.on_segment(move |s: &RsSegment| {
                 call_back(&cb, |py| Ok(SegmentInfo::new(py, s)?.into_any()));
+            });
+        }
+        if let Some(cb) = on_durable {
+            config = config.on_durable(move |id: u16, seq: u64| {
+                call_back_with(&cb, |py| cb.call1(py, (id, seq)));
             });
         }
         let writer = py
@@ -458,6 +711,9 @@ impl Writer {
             default_lock: Mutex::new(()),
             default: OnceLock::new(),
             path,
+            sink: kind,
+            names,
+            sink_exc,
             capacity,
             policy,
         });
@@ -518,7 +774,7 @@ impl Writer {
         let media_type = media_type.to_string();
         let core = py
             .detach(|| inner.add_stream(name, media_type, capacity, policy, md))
-            .map_err(|e| e.into_err(py))?;
+            .map_err(|e| e.into_err(py, inner))?;
         Ok(Stream { core })
     }
 
@@ -542,7 +798,7 @@ impl Writer {
         match r {
             None => Err(errors::closed(py, "writer is closed")),
             Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(errors::writer(py, &e)),
+            Some(Err(e)) => Err(writer_err(py, &e, &inner.sink_exc)),
         }
     }
 
@@ -557,7 +813,7 @@ impl Writer {
         match py.detach(|| inner.close()) {
             Ok(r) => inner.report(py, &r),
             Err(CloseError { error, report }) => {
-                let err = errors::writer(py, &error);
+                let err = writer_err(py, &error, &inner.sink_exc);
                 let rep = inner.report(py, &report)?;
                 err.value(py).setattr("report", rep)?;
                 Err(err)
@@ -634,13 +890,19 @@ impl Writer {
     fn error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         check_not_in_callback()?;
         let e = py.detach(|| self.inner.error());
-        Ok(e.map(|e| errors::writer(py, &e).into_value(py).into_any()))
+        Ok(e.map(|e| writer_err(py, &e, &self.inner.sink_exc).into_value(py).into_any()))
     }
 
-    /// The capture file's path.
+    /// The capture file's (or the directory sink's) path; None for a callable sink.
     #[getter]
-    fn path(&self) -> PathBuf {
+    fn path(&self) -> Option<PathBuf> {
         self.inner.path.clone()
+    }
+
+    /// Where frames go: "capture_file", "directory" or "callback".
+    #[getter]
+    fn sink(&self) -> &'static str {
+        self.inner.sink
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -656,9 +918,14 @@ impl Writer {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let closed = self.closed(py);
+        let target = match &self.inner.path {
+            Some(p) => format!("{:?}", p.display().to_string()),
+            None => "(callable)".to_string(),
+        };
         format!(
-            "<streamq.Writer {:?}{}>",
-            self.inner.path.display().to_string(),
+            "<streamq.Writer {} {}{}>",
+            self.inner.sink,
+            target,
             if closed { " closed" } else { "" }
         )
     }

@@ -3,9 +3,11 @@ memory, without stalling the producer on I/O, and without losing data silently.
 
 * :class:`Queue` - a bounded queue of variable-size frames with a byte budget, an
   overflow policy, water marks (also as a pollable descriptor) and asyncio helpers.
-* :class:`Writer` - records frames (from one or several streams) to a capture file on
-  the engine's writer threads, optionally zstd-compressed; ``close()`` reports what was
-  written, dropped and failed.
+* :class:`Writer` - records frames (from one or several streams) on the engine's writer
+  threads: to a capture file (optionally zstd-compressed), a directory with one file per
+  frame (``sink="directory"``) or a Python callable (``sink=fn``, given each
+  :class:`Frame` and :class:`GapInfo`); ``close()`` reports what was written, dropped
+  and failed.
 * :class:`Reader` - reads capture files zero-copy (memory-mapped); :func:`recover`
   repairs a crashed one.
 

@@ -49,6 +49,7 @@ WAIT_SLICE_SECONDS: float
 SMALL_FRAME_BYTES: int
 
 _Policy = Literal["block", "fail", "drop_newest", "drop_oldest"]
+_SinkName = Literal["capture_file", "directory"]
 _StrPath = Union[str, os.PathLike[str]]
 # Any C-contiguous object supporting the buffer protocol: bytes, bytearray, memoryview,
 # array.array, numpy arrays of any dtype (taken as raw bytes).
@@ -264,7 +265,7 @@ class Buffer:
 
 @final
 class Frame:
-    """One frame from a Queue or a Reader."""
+    """One frame from a Queue or a Reader, or given to a Writer's callable sink."""
     @property
     def seq(self) -> int: ...
     @property
@@ -385,7 +386,7 @@ class Writer:
     """A capture writer (see the package docs)."""
     def __new__(
         cls,
-        path: _StrPath,
+        path: Optional[_StrPath] = None,
         compress: Optional[str] = None,
         fsync: Union[Literal["close", "always"], int, float, None] = None,
         segment_size: Optional[int] = None,
@@ -399,6 +400,9 @@ class Writer:
         preallocate: Optional[int] = None,
         writes_in_flight: Optional[int] = None,
         raw_when_behind: bool = True,
+        sink: Union[_SinkName, Callable[[Union[Frame, GapInfo]], object], None] = None,
+        on_durable: Optional[Callable[[int, int], object]] = None,
+        io_workers: Optional[int] = None,
     ) -> Self: ...
     def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]: ...
     def add_stream(
@@ -424,7 +428,9 @@ class Writer:
     @property
     def error(self) -> Optional[WriterError]: ...
     @property
-    def path(self) -> pathlib.Path: ...
+    def path(self) -> Optional[pathlib.Path]: ...
+    @property
+    def sink(self) -> Literal["capture_file", "directory", "callback"]: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> bool: ...
 
