@@ -215,6 +215,10 @@ pub struct Args {
     /// synchronously from the writer thread).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=64))]
     pub writes_in_flight: u64,
+    /// The most bytes the writer hands the disk in one write call (e.g. 4MiB; default
+    /// 8MiB). O_DIRECT stages at most 2 MiB per write whatever this says.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_write_bytes: Option<u64>,
     /// Reserve disk space this far ahead of the end of the file (0 = off).
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub preallocate: Option<u64>,
@@ -460,6 +464,9 @@ pub fn run(args: Args) -> CmdResult {
     config = config.raw_when_behind(!args.always_compress);
     if let Some(n) = args.compress_workers {
         config = config.compress_workers(n as usize);
+    }
+    if let Some(b) = args.max_write_bytes {
+        config = config.max_write_bytes(usize::try_from(b).unwrap_or(usize::MAX));
     }
     if let Some(b) = args.preallocate {
         config = config.preallocate(b);
