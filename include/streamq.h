@@ -231,7 +231,10 @@ typedef enum streamq_sink_event_kind {
 } streamq_sink_event_kind;
 
 /**
- * Why frames were dropped.
+ * Why frames were lost. The values are the capture format's gap reason codes
+ * (docs/FORMAT.md §4.6). A callback sink's gap events carry `NEWEST` or `OLDEST`; a gap
+ * record read from a file (`streamq_gap_info`) may carry any of them, or a code this
+ * library does not know.
  */
 typedef enum streamq_drop_reason {
   /**
@@ -243,6 +246,10 @@ typedef enum streamq_drop_reason {
    * Old, unread frames were evicted to make room (`STREAMQ_POLICY_DROP_OLDEST`).
    */
   STREAMQ_DROP_REASON_OLDEST = 2,
+  /**
+   * A write error or another cause (gap records read from a file only).
+   */
+  STREAMQ_DROP_REASON_WRITE_ERROR = 3,
 } streamq_drop_reason;
 
 /**
@@ -760,6 +767,54 @@ typedef struct streamq_verify_stream {
 } streamq_verify_stream;
 
 /**
+ * A gap record of a capture: `count` consecutive frames of one stream that were lost
+ * (dropped by the stream's overflow policy, or not written) and will never appear in
+ * the file. Read with `streamq_reader_gap` / `streamq_reader_stream_gap`.
+ */
+typedef struct streamq_gap_info {
+  /**
+   * Stream id.
+   */
+  uint16_t stream_id;
+  /**
+   * Stream name ("" if the stream has no definition); owned by the reader, valid
+   * until `streamq_reader_free`.
+   */
+  const char *stream_name;
+  /**
+   * Sequence number of the first lost frame.
+   */
+  uint64_t first_seq;
+  /**
+   * Sequence number of the last lost frame (`first_seq + count - 1`; `first_seq` for
+   * a record with a `count` of 0, which the writer never produces).
+   */
+  uint64_t last_seq;
+  /**
+   * Number of lost frames.
+   */
+  uint64_t count;
+  /**
+   * The record's reason code: `STREAMQ_DROP_REASON_NEWEST`, `_OLDEST`, `_WRITE_ERROR`,
+   * or another value (a code this library does not know, passed through unchanged).
+   */
+  uint32_t reason;
+  /**
+   * Host CLOCK_MONOTONIC time the loss was recorded, ns (gap records carry no device
+   * timestamp).
+   */
+  uint64_t host_time_ns;
+  /**
+   * File offset of the record within its segment.
+   */
+  uint64_t offset;
+  /**
+   * Index of the segment file holding it.
+   */
+  uint32_t segment;
+} streamq_gap_info;
+
+/**
  * What `streamq_recover` did.
  */
 typedef struct streamq_recover_report {
@@ -899,7 +954,7 @@ typedef struct streamq_sink_gap {
    */
   uint64_t count;
   /**
-   * One of `streamq_drop_reason`.
+   * `STREAMQ_DROP_REASON_NEWEST` or `STREAMQ_DROP_REASON_OLDEST`.
    */
   uint32_t reason;
   /**
@@ -1724,6 +1779,53 @@ enum streamq_result streamq_reader_verify_stream(const struct streamq_reader *re
  * `reader` must be NULL or a live handle.
  */
 const char *streamq_reader_verify_error(const struct streamq_reader *reader, size_t index);
+
+/**
+ * Number of gap records in the capture, all streams (the first gap call on a reader
+ * gathers them: one pass over its record list).
+ *
+ * # Safety
+ * `reader` must be a live handle; `count_out` writable.
+ */
+enum streamq_result streamq_reader_gap_count(const struct streamq_reader *reader,
+                                             size_t *count_out);
+
+/**
+ * Gap record `index` of the capture, all streams in file order (segment by segment;
+ * 0 ≤ index < `streamq_reader_gap_count`). `STREAMQ_RESULT_NOT_FOUND` past the end.
+ * Does not move the frame cursor.
+ *
+ * # Safety
+ * `reader` must be a live handle; `gap_out` writable.
+ */
+enum streamq_result streamq_reader_gap(const struct streamq_reader *reader,
+                                       size_t index,
+                                       struct streamq_gap_info *gap_out);
+
+/**
+ * Number of gap records of stream `stream_id` (0 for a stream that lost nothing).
+ * `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
+ *
+ * # Safety
+ * `reader` must be a live handle; `count_out` writable.
+ */
+enum streamq_result streamq_reader_stream_gap_count(const struct streamq_reader *reader,
+                                                    uint16_t stream_id,
+                                                    size_t *count_out);
+
+/**
+ * Gap record `index` of stream `stream_id`, in file order (0 ≤ index <
+ * `streamq_reader_stream_gap_count`; the streamq writer records a stream's gaps in
+ * sequence order). `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id or past the end.
+ * Does not move the frame cursor.
+ *
+ * # Safety
+ * `reader` must be a live handle; `gap_out` writable.
+ */
+enum streamq_result streamq_reader_stream_gap(const struct streamq_reader *reader,
+                                              uint16_t stream_id,
+                                              size_t index,
+                                              struct streamq_gap_info *gap_out);
 
 /**
  * Makes a crashed capture file (no valid trailer) cleanly closed: cuts the torn tail

@@ -3,15 +3,22 @@
 // Handles are move-only and free themselves; every failing call throws streamq::error
 // (code + the library's detailed message), except the results a caller is expected to
 // branch on, which come back as values: a dropped frame (Pushed::dropped), an empty queue
-// or end of stream (std::nullopt from pop/next).
+// or end of stream (std::nullopt from pop/next). A callback sink can be a std::function
+// (Writer::callback_sink); exceptions it throws never cross into the C library: they fail
+// the writer with their message.
 #ifndef STREAMQ_HPP
 #define STREAMQ_HPP
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -240,6 +247,92 @@ private:
     detail::handle<streamq_stream, streamq_stream_free> h_;
 };
 
+/// A frame given to a callback sink. `stream_name` and `data` point into the library and
+/// are valid during the call only: copy what you keep.
+struct SinkFrame {
+    std::uint16_t stream_id;
+    std::string_view stream_name;
+    const std::uint8_t *data;  // never null, even when size is 0
+    std::size_t size;
+    std::uint64_t seq;
+    std::uint64_t timestamp_ns;  // device timestamp (push_at / commit_at), else host time
+    std::uint64_t host_time_ns;
+};
+
+/// Frames of one stream dropped by its overflow policy, given to a callback sink before
+/// the frames that follow them. `stream_name` is valid during the call only.
+struct SinkGap {
+    std::uint16_t stream_id;
+    std::string_view stream_name;
+    std::uint64_t first_seq;
+    std::uint64_t last_seq;  // first_seq + count - 1
+    std::uint64_t count;
+    std::uint32_t reason;  // STREAMQ_DROP_REASON_NEWEST or STREAMQ_DROP_REASON_OLDEST
+    std::uint64_t host_time_ns;
+};
+
+/// One event of a callback sink: exactly one of `frame` and `gap` is non-null.
+struct SinkEvent {
+    const SinkFrame *frame;
+    const SinkGap *gap;
+};
+
+/// A callback sink in C++: stores one event (see Writer::callback_sink). Throwing fails
+/// the writer, with the exception's what() as the message.
+using SinkFn = std::function<void(const SinkEvent &)>;
+
+namespace detail {
+// What the C trampolines of a C++ callback sink need; owned by the Writer, which frees
+// it only after the writer thread has stopped.
+struct sink_state {
+    SinkFn fn;
+    // The config's own callbacks and callback_user, called through forwarders (the
+    // library's callback_user now points here).
+    void *user = nullptr;
+    streamq_error_fn on_error = nullptr;
+    streamq_segment_fn on_segment = nullptr;
+    streamq_durable_fn on_durable = nullptr;
+
+    // streamq_sink_fn: runs on the writer thread. noexcept: nothing may unwind into C.
+    static int sink(void *self, const streamq_sink_event *ev, char *message, std::size_t message_len) noexcept {
+        auto *st = static_cast<sink_state *>(self);
+        try {
+            if (ev->kind == STREAMQ_SINK_EVENT_KIND_FRAME && ev->frame) {
+                const streamq_sink_frame &f = *ev->frame;
+                SinkFrame fr{f.stream_id, f.stream_name, f.data, f.len, f.seq, f.timestamp_ns, f.host_time_ns};
+                st->fn(SinkEvent{&fr, nullptr});
+            } else if (ev->kind == STREAMQ_SINK_EVENT_KIND_GAP && ev->gap) {
+                const streamq_sink_gap &g = *ev->gap;
+                SinkGap gap{g.stream_id, g.stream_name, g.first_seq, g.last_seq, g.count, g.reason, g.host_time_ns};
+                st->fn(SinkEvent{nullptr, &gap});
+            } else {
+                std::snprintf(message, message_len, "streamq.hpp: sink event kind %u is unknown to this wrapper",
+                              static_cast<unsigned>(ev->kind));
+                return 1;
+            }
+            return 0;
+        } catch (const std::exception &e) {
+            std::snprintf(message, message_len, "%s", e.what());
+        } catch (...) {
+            std::snprintf(message, message_len, "unknown C++ exception");
+        }
+        return 1;
+    }
+    static void forward_error(void *self, streamq_result code, const char *message) {
+        auto *st = static_cast<sink_state *>(self);
+        st->on_error(st->user, code, message);
+    }
+    static void forward_segment(void *self, const streamq_segment_info *info) {
+        auto *st = static_cast<sink_state *>(self);
+        st->on_segment(st->user, info);
+    }
+    static void forward_durable(void *self, std::uint16_t stream_id, std::uint64_t seq) {
+        auto *st = static_cast<sink_state *>(self);
+        st->on_durable(st->user, stream_id, seq);
+    }
+};
+}  // namespace detail
+
 /// A capture writer. close() returns the report (and throws on a writer error); the
 /// destructor closes it if needed, ignoring errors.
 class Writer {
@@ -255,6 +348,52 @@ public:
         streamq_writer *w = nullptr;
         check(streamq_writer_create(&c, &w));
         h_ = decltype(h_)(w);
+    }
+    /// A writer whose frames and gaps go to `fn` on the writer thread
+    /// (STREAMQ_SINK_CALLBACK), one call at a time, in order: a stream's frames in
+    /// sequence order, each gap before the frames that follow it. The call's duration is
+    /// the write (the streams' overflow policies apply while it runs). If `fn` throws,
+    /// the exception is caught on the writer thread and the writer fails with its
+    /// what() as the message: flush(), close() and the streams' next pushes throw
+    /// streamq::error with STREAMQ_RESULT_FAILED, and `fn` is not called again. As for
+    /// any writer callback, `fn` must not flush, close or destroy this writer nor push
+    /// to its streams (deadlock).
+    ///
+    /// `config` gives the other settings (fsync policy, on_error/on_segment/on_durable
+    /// with its callback_user, which they still receive); its `path` must be null and
+    /// its `sink_fn` unset.
+    static Writer callback_sink(SinkFn fn, streamq_writer_config config = streamq_writer_config_default()) {
+        if (!fn) throw error(STREAMQ_RESULT_NULL_POINTER, "streamq::Writer::callback_sink: fn is empty");
+        if (config.sink_fn)
+            throw error(STREAMQ_RESULT_INVALID_ARGUMENT,
+                        "streamq::Writer::callback_sink: config.sink_fn is set (the C++ sink takes its place)");
+        auto st = std::make_unique<detail::sink_state>();
+        st->fn = std::move(fn);
+        st->user = config.callback_user;
+        st->on_error = config.on_error;
+        st->on_segment = config.on_segment;
+        st->on_durable = config.on_durable;
+        config.sink = STREAMQ_SINK_CALLBACK;
+        config.sink_fn = &detail::sink_state::sink;
+        config.callback_user = st.get();
+        if (config.on_error) config.on_error = &detail::sink_state::forward_error;
+        if (config.on_segment) config.on_segment = &detail::sink_state::forward_segment;
+        if (config.on_durable) config.on_durable = &detail::sink_state::forward_durable;
+        Writer w;
+        streamq_writer *h = nullptr;
+        check(streamq_writer_create(&config, &h));
+        w.sink_ = std::move(st);
+        w.h_ = decltype(h_)(h);
+        return w;
+    }
+    Writer(Writer &&) noexcept = default;
+    // Frees the old writer (stopping its thread) before the sink state it may use.
+    Writer &operator=(Writer &&o) noexcept {
+        if (this != &o) {
+            h_ = std::move(o.h_);
+            sink_ = std::move(o.sink_);
+        }
+        return *this;
     }
     Stream add_stream(const streamq_stream_config &config) {
         streamq_stream *s = nullptr;
@@ -289,11 +428,34 @@ public:
     streamq_writer *get() const noexcept { return h_.get(); }
 
 private:
+    Writer() = default;
+    // Declared before h_, so destroyed after it: streamq_writer_free stops the writer
+    // thread, the only user of the sink state.
+    std::unique_ptr<detail::sink_state> sink_;
     detail::handle<streamq_writer, streamq_writer_free> h_;
 };
 
 /// A frame read from a capture; `data` is valid until the next call on the reader.
 using ReaderFrame = streamq_reader_frame;
+
+/// A gap record of a capture: `count` frames of one stream that were lost (dropped by the
+/// overflow policy, or not written).
+struct Gap {
+    std::uint16_t stream_id;
+    std::string stream_name;  // "" if the stream has no definition
+    std::uint64_t first_seq;
+    std::uint64_t last_seq;  // first_seq + count - 1
+    std::uint64_t count;
+    std::uint32_t reason;  // STREAMQ_DROP_REASON_NEWEST / _OLDEST / _WRITE_ERROR, or an unknown code
+    std::uint64_t host_time_ns;  // when the loss was recorded (host CLOCK_MONOTONIC)
+    std::uint64_t offset;  // of the record within its segment file
+    std::uint32_t segment;
+};
+
+inline Gap to_gap(const streamq_gap_info &g) {
+    return Gap{g.stream_id, g.stream_name ? g.stream_name : "", g.first_seq, g.last_seq, g.count, g.reason,
+               g.host_time_ns, g.offset, g.segment};
+}
 
 /// An open capture file.
 class Reader {
@@ -322,6 +484,33 @@ public:
     streamq_verify_report verify() {
         streamq_verify_report v;
         check(streamq_reader_verify(h_.get(), &v));
+        return v;
+    }
+    /// Gap records, all streams, in file order. Does not move the frame cursor.
+    std::vector<Gap> gaps() const {
+        std::size_t n = 0;
+        check(streamq_reader_gap_count(h_.get(), &n));
+        std::vector<Gap> v;
+        v.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            streamq_gap_info g;
+            check(streamq_reader_gap(h_.get(), i, &g));
+            v.push_back(to_gap(g));
+        }
+        return v;
+    }
+    /// Gap records of one stream, in file order; throws STREAMQ_RESULT_NOT_FOUND for an
+    /// unknown stream id.
+    std::vector<Gap> gaps(std::uint16_t stream_id) const {
+        std::size_t n = 0;
+        check(streamq_reader_stream_gap_count(h_.get(), stream_id, &n));
+        std::vector<Gap> v;
+        v.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            streamq_gap_info g;
+            check(streamq_reader_stream_gap(h_.get(), stream_id, i, &g));
+            v.push_back(to_gap(g));
+        }
         return v;
     }
 

@@ -1,12 +1,13 @@
 //! Reading capture files: open, iterate (file order, time order, one stream), seek,
-//! verify, recover.
+//! gap records, verify, recover.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::ffi::{CString, c_char};
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
 
-use streamq_core::reader::{FrameRef, Reader, VerifyReport};
+use streamq_core::reader::{FrameRef, GapInfo, Reader, VerifyReport};
 
 use crate::args::{bytes_mut, cstring_lossy, handle, out, string, write};
 use crate::panic::{call, call_or};
@@ -39,6 +40,8 @@ struct State {
     strings: Vec<StreamStrings>,
     /// The last verification and its strings.
     verify: Option<(VerifyReport, Vec<CString>, Vec<CString>)>,
+    /// The gap records, gathered at the first gap call (a pass over the record list).
+    gaps: Option<Gaps>,
     /// From `Box::into_raw`; freed in `Drop`, after everything that borrows it.
     reader: NonNull<Reader>,
 }
@@ -77,6 +80,43 @@ impl State {
         self.cursor.as_mut()?.next()
     }
 
+    /// The gap records, gathered once.
+    fn gaps(&mut self) -> &Gaps {
+        let r = self.reader();
+        self.gaps.get_or_insert_with(|| {
+            let all: Vec<GapInfo> = r.gaps().collect();
+            let mut by_stream: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+            for (i, g) in all.iter().enumerate() {
+                by_stream.entry(g.gap.stream_id).or_default().push(i);
+            }
+            Gaps { all, by_stream }
+        })
+    }
+
+    /// Gap record `g` as C: its stream's name comes from `strings` (same order as
+    /// `Reader::streams`), "" if the stream has no definition.
+    fn gap_c(&self, g: &GapInfo) -> streamq_gap_info {
+        let r = self.reader();
+        let g_ = &g.gap;
+        let name = r
+            .streams()
+            .iter()
+            .position(|s| s.id == g_.stream_id)
+            .and_then(|i| self.strings.get(i))
+            .map_or(c"".as_ptr(), |s| s.0.as_ptr());
+        streamq_gap_info {
+            stream_id: g_.stream_id,
+            stream_name: name,
+            first_seq: g_.first_seq,
+            last_seq: g_.first_seq.saturating_add(g_.count.saturating_sub(1)),
+            count: g_.count,
+            reason: u32::from(g_.reason.code()),
+            host_time_ns: g_.host_ts_ns,
+            offset: g.offset,
+            segment: u32::try_from(g.segment).unwrap_or(u32::MAX),
+        }
+    }
+
     fn check_stream(&self, id: u16) -> Res {
         if self.reader().stream(id).is_none() {
             return err(
@@ -86,6 +126,13 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// A capture's gap records in file order, and their positions per stream.
+struct Gaps {
+    all: Vec<GapInfo>,
+    /// Indices into `all`, per stream id, in file order.
+    by_stream: BTreeMap<u16, Vec<usize>>,
 }
 
 impl streamq_reader {
@@ -178,6 +225,36 @@ pub struct streamq_stream_info {
     pub last_timestamp_ns: u64,
     /// Stream id.
     pub id: u16,
+}
+
+/// A gap record of a capture: `count` consecutive frames of one stream that were lost
+/// (dropped by the stream's overflow policy, or not written) and will never appear in
+/// the file. Read with `streamq_reader_gap` / `streamq_reader_stream_gap`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct streamq_gap_info {
+    /// Stream id.
+    pub stream_id: u16,
+    /// Stream name ("" if the stream has no definition); owned by the reader, valid
+    /// until `streamq_reader_free`.
+    pub stream_name: *const c_char,
+    /// Sequence number of the first lost frame.
+    pub first_seq: u64,
+    /// Sequence number of the last lost frame (`first_seq + count - 1`; `first_seq` for
+    /// a record with a `count` of 0, which the writer never produces).
+    pub last_seq: u64,
+    /// Number of lost frames.
+    pub count: u64,
+    /// The record's reason code: `STREAMQ_DROP_REASON_NEWEST`, `_OLDEST`, `_WRITE_ERROR`,
+    /// or another value (a code this library does not know, passed through unchanged).
+    pub reason: u32,
+    /// Host CLOCK_MONOTONIC time the loss was recorded, ns (gap records carry no device
+    /// timestamp).
+    pub host_time_ns: u64,
+    /// File offset of the record within its segment.
+    pub offset: u64,
+    /// Index of the segment file holding it.
+    pub segment: u32,
 }
 
 /// What `streamq_reader_verify` found.
@@ -288,6 +365,7 @@ fn open(paths: &[&str], reader_out: *mut *mut streamq_reader) -> Res {
         decoded: Vec::new(),
         strings,
         verify: None,
+        gaps: None,
         reader,
     };
     let r = state.reader();
@@ -767,6 +845,119 @@ pub unsafe extern "C" fn streamq_reader_verify_error(
             .as_ref()
             .and_then(|(_, _, e)| e.get(index))
             .map_or(std::ptr::null(), |e| e.as_ptr())
+    })
+}
+
+/// Number of gap records in the capture, all streams (the first gap call on a reader
+/// gathers them: one pass over its record list).
+///
+/// # Safety
+/// `reader` must be a live handle; `count_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_gap_count(
+    reader: *const streamq_reader,
+    count_out: *mut usize,
+) -> streamq_result {
+    call("streamq_reader_gap_count", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(count_out, "count_out")?;
+        let n = h.lock().gaps().all.len();
+        // SAFETY: checked non-NULL.
+        unsafe { write(count_out, n) };
+        Ok(())
+    })
+}
+
+/// Gap record `index` of the capture, all streams in file order (segment by segment;
+/// 0 ≤ index < `streamq_reader_gap_count`). `STREAMQ_RESULT_NOT_FOUND` past the end.
+/// Does not move the frame cursor.
+///
+/// # Safety
+/// `reader` must be a live handle; `gap_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_gap(
+    reader: *const streamq_reader,
+    index: usize,
+    gap_out: *mut streamq_gap_info,
+) -> streamq_result {
+    call("streamq_reader_gap", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(gap_out, "gap_out")?;
+        let mut s = h.lock();
+        let gaps = s.gaps();
+        let Some(g) = gaps.all.get(index).copied() else {
+            let n = gaps.all.len();
+            return err(
+                streamq_result::NotFound,
+                format!("no gap record at index {index} (the capture has {n})"),
+            );
+        };
+        let c = s.gap_c(&g);
+        // SAFETY: checked non-NULL.
+        unsafe { write(gap_out, c) };
+        Ok(())
+    })
+}
+
+/// Number of gap records of stream `stream_id` (0 for a stream that lost nothing).
+/// `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
+///
+/// # Safety
+/// `reader` must be a live handle; `count_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_stream_gap_count(
+    reader: *const streamq_reader,
+    stream_id: u16,
+    count_out: *mut usize,
+) -> streamq_result {
+    call("streamq_reader_stream_gap_count", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(count_out, "count_out")?;
+        let mut s = h.lock();
+        s.check_stream(stream_id)?;
+        let n = s.gaps().by_stream.get(&stream_id).map_or(0, Vec::len);
+        // SAFETY: checked non-NULL.
+        unsafe { write(count_out, n) };
+        Ok(())
+    })
+}
+
+/// Gap record `index` of stream `stream_id`, in file order (0 ≤ index <
+/// `streamq_reader_stream_gap_count`; the streamq writer records a stream's gaps in
+/// sequence order). `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id or past the end.
+/// Does not move the frame cursor.
+///
+/// # Safety
+/// `reader` must be a live handle; `gap_out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn streamq_reader_stream_gap(
+    reader: *const streamq_reader,
+    stream_id: u16,
+    index: usize,
+    gap_out: *mut streamq_gap_info,
+) -> streamq_result {
+    call("streamq_reader_stream_gap", || {
+        // SAFETY: per the contract.
+        let h = unsafe { handle(reader, "reader") }?;
+        out(gap_out, "gap_out")?;
+        let mut s = h.lock();
+        s.check_stream(stream_id)?;
+        let gaps = s.gaps();
+        let ids = gaps.by_stream.get(&stream_id).map_or(&[][..], Vec::as_slice);
+        let Some(g) = ids.get(index).and_then(|&i| gaps.all.get(i)).copied() else {
+            let n = ids.len();
+            return err(
+                streamq_result::NotFound,
+                format!("no gap record at index {index} of stream {stream_id} (it has {n})"),
+            );
+        };
+        let c = s.gap_c(&g);
+        // SAFETY: checked non-NULL.
+        unsafe { write(gap_out, c) };
+        Ok(())
     })
 }
 

@@ -50,7 +50,10 @@ pub enum streamq_sink_event_kind {
     Gap = 1,
 }
 
-/// Why frames were dropped.
+/// Why frames were lost. The values are the capture format's gap reason codes
+/// (docs/FORMAT.md §4.6). A callback sink's gap events carry `NEWEST` or `OLDEST`; a gap
+/// record read from a file (`streamq_gap_info`) may carry any of them, or a code this
+/// library does not know.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum streamq_drop_reason {
@@ -59,6 +62,8 @@ pub enum streamq_drop_reason {
     Newest = 1,
     /// Old, unread frames were evicted to make room (`STREAMQ_POLICY_DROP_OLDEST`).
     Oldest = 2,
+    /// A write error or another cause (gap records read from a file only).
+    WriteError = 3,
 }
 
 /// When the writer calls `fdatasync`.
@@ -142,7 +147,7 @@ pub struct streamq_sink_gap {
     pub last_seq: u64,
     /// Number of dropped frames (at least 1).
     pub count: u64,
-    /// One of `streamq_drop_reason`.
+    /// `STREAMQ_DROP_REASON_NEWEST` or `STREAMQ_DROP_REASON_OLDEST`.
     pub reason: u32,
     /// Host CLOCK_MONOTONIC time of the first drop, in ns.
     pub host_time_ns: u64,

@@ -878,6 +878,13 @@ static void test_writer_roundtrip(void) {
     CHECK(strcmp(si.name, "depth") == 0 && strcmp(si.media_type, "depth/u16") == 0);
     CHECK(si.id == 0 && si.frames == N && si.metadata_len == 1 && si.first_seq == 0 && si.last_seq == N - 1);
     CHECK(si.bytes == (uint64_t)N * LEN && si.dropped == 0 && si.gap_records == 0);
+    /* No losses, no gap records (test_reader_gaps covers files with some). */
+    size_t gap_count = 99;
+    OK(streamq_reader_gap_count(r, &gap_count));
+    CHECK(gap_count == 0);
+    streamq_gap_info gap;
+    EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_gap(r, 0, &gap));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_gap(r, 0, NULL));
     CHECK(si.first_timestamp_ns == 0 && si.last_timestamp_ns == 1000000ull * (N - 1));
     OK(streamq_reader_stream(r, 1, &si));
     CHECK(strcmp(si.name, "imu") == 0 && strcmp(si.media_type, "application/octet-stream") == 0);
