@@ -7,7 +7,8 @@ use std::thread;
 
 use streamq::{QueueConfig, queue};
 
-const CAP: usize = 8 << 20;
+/// Large enough for huge pages and for streaming-store copies (rings of 32 MiB and more).
+const CAP: usize = 32 << 20;
 
 /// Frame `seq`'s length and content are derived from `seq`, so the consumer can check.
 fn frame_len(seq: u64) -> usize {

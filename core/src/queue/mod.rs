@@ -50,6 +50,7 @@ pub(crate) fn queue_with_signal(
         mem,
         capacity: capacity as u64,
         max_frame_len,
+        stream_large_frames: crate::frame_copy::streams_large_frames(capacity as u64),
         max_frames: config.max_frames.map_or(u64::MAX, |n| n as u64),
         wake_level: capacity as u64 - capacity as u64 / 8,
         policy: config.policy,

@@ -378,7 +378,7 @@ impl ProducerCore {
         }
         // SAFETY: make_room reserved the slot at tail for us.
         let dst = unsafe { payload_mut(&self.shared.mem, self.tail, data.len()) };
-        crate::frame_copy::copy_frame(dst, data);
+        crate::frame_copy::copy_frame(dst, data, self.shared.stream_large_frames);
         let host_ts = if need_host { started } else { 0 };
         Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, host_ts) })
     }

@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     pub(crate) mem: RingMemory,
     pub(crate) capacity: u64,
     pub(crate) max_frame_len: usize,
+    /// Large frames are copied in with streaming stores (`frame_copy`): the ring is too
+    /// big to stay in cache.
+    pub(crate) stream_large_frames: bool,
     pub(crate) max_frames: u64,
     /// A producer blocked for room is woken only once the level is at or below this
     /// (capacity − capacity/8): it then pushes a run of frames instead of being woken
