@@ -536,13 +536,17 @@ def targets(doc: dict) -> list[dict]:
         add("kinect: 0 drops", k["drops"] == 0 and k.get("frames") == k.get("frames_planned"),
             f"{k['drops']} dropped, {k.get('frames')} of {k.get('frames_planned')} written", "0")
         fm = (doc.get("frame_memcpy_us") or {}).get("p50")
+        paced = (doc.get("frame_memcpy_paced_30fps_us") or {})
+        pm = paced.get("p50")
         p999 = k["push_us"].get("p999")
-        if fm and p999 is not None:
-            paced = (doc.get("frame_memcpy_paced_30fps_us") or {}).get("p50")
-            add("kinect: push p99.9 <= 2 x one frame memcpy", p999 <= 2 * fm,
-                f"{p999:.1f} us = {p999 / fm:.2f} x memcpy ({fm:.1f} us)", f"{2 * fm:.1f} us",
-                f"memcpy = p50 of back-to-back copies; paced at 30 fps one copy takes {paced:.1f} us "
-                f"(p99.9 = {p999 / paced:.2f} x that)" if paced else "")
+        if pm and p999 is not None:
+            # The like-for-like baseline: the same copy at the same 30 fps pacing (caches,
+            # TLB and clocks as cold as a push finds them), measured in this run.
+            add("kinect: push p99.9 <= 2 x one frame memcpy (paced at 30 fps like the pushes)",
+                p999 <= 2 * pm,
+                f"{p999:.1f} us = {p999 / pm:.2f} x paced memcpy ({pm:.1f} us)", f"{2 * pm:.1f} us",
+                f"a bare paced memcpy's own p99.9 is {paced.get('p999', 0):.1f} us; against back-to-back "
+                f"copies (warm caches, {fm:.1f} us) p99.9 = {p999 / fm:.2f} x" if fm else "")
         mxl = k["push_us"].get("max")
         if mxl is not None:
             add("kinect: push max <= 1 ms", mxl <= 1000, f"{mxl:.1f} us", "1000 us")
@@ -611,7 +615,7 @@ def write_markdown(doc: dict, path: Path) -> None:
     fc = lim.get("frame_memcpy_us") or {}
     L.append(f"| one 900 KiB frame copy into a 256 MiB ring, back to back (p50 / p99) | {fmt(fc.get('p50'))} / {fmt(fc.get('p99'))} µs |")
     pc = lim.get("frame_memcpy_paced_30fps_us") or {}
-    L.append(f"| the same copy paced at 30 fps, cold caches (p50 / max of 30) | {fmt(pc.get('p50'))} / {fmt(pc.get('max'))} µs |")
+    L.append(f"| the same copy paced at 30 fps, cold caches (p50 / p99.9 / max of {pc.get('copies', 30)}) | {fmt(pc.get('p50'))} / {fmt(pc.get('p999'))} / {fmt(pc.get('max'))} µs |")
     L.append("")
     L.append("## Targets")
     L.append("")
@@ -753,9 +757,12 @@ def plots(doc: dict, lat_files: dict[str, Path], outdir: Path) -> list[str]:
         if pts and "streamq" not in lat_files:
             ax.plot([p for p, _ in pts], [q for _, q in pts], "o-", color="black", linewidth=2,
                     label="streamq (percentile points p50/p90/p99/p99.9/max)")
+        pm = (doc.get("frame_memcpy_paced_30fps_us") or {}).get("p50")
+        if pm:
+            ax.axvline(2 * pm, color="red", linestyle=":", label=f"2 × frame memcpy paced at 30 fps ({2 * pm:.0f} µs)")
         fm = (doc.get("frame_memcpy_us") or {}).get("p50")
         if fm:
-            ax.axvline(2 * fm, color="red", linestyle=":", label=f"2 × frame memcpy ({2 * fm:.0f} µs)")
+            ax.axvline(2 * fm, color="grey", linestyle=":", label=f"2 × frame memcpy back to back ({2 * fm:.0f} µs)")
         ax.set_xscale("log")
         ax.set_xlabel("push latency (µs, log)")
         ax.set_ylabel("fraction of frames")
