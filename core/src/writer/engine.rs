@@ -352,7 +352,6 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     &streams,
                     hist,
                     &mut in_flight,
-                    &mut pipe,
                 );
                 return;
             }
@@ -628,12 +627,12 @@ fn finish(
     streams: &[StreamState],
     hist: Histogram<u64>,
     in_flight: &mut InFlight,
-    pipe: &mut Pipeline,
 ) {
+    // Called with the pipeline empty: a failure here has no frame of it to account for.
     match sink.finish() {
         Ok(seg) => {
             if let Err(e) = confirm(engine, sink, in_flight, false) {
-                fail(engine, settings, e, consumers, in_flight, Some(pipe), sink);
+                fail(engine, settings, e, consumers, in_flight, None, sink);
                 return;
             }
             mark_durable_all(engine, settings, streams);
@@ -661,7 +660,7 @@ fn finish(
             }
             engine.changed.notify_all();
         }
-        Err(e) => fail(engine, settings, e, consumers, in_flight, Some(pipe), sink),
+        Err(e) => fail(engine, settings, e, consumers, in_flight, None, sink),
     }
 }
 
