@@ -118,6 +118,18 @@ impl Drop for Batch<'_> {
     }
 }
 
+/// A frame claimed with [`Consumer::claim_detached`].
+#[cfg_attr(loom, allow(dead_code))] // the writer (not built under loom) uses it
+pub(crate) struct Claimed {
+    pub(crate) info: FrameInfo,
+    /// The payload in the ring. It stays valid and unchanged until the frame is released
+    /// with [`Consumer::release_claimed`] (or the consumer is dropped).
+    pub(crate) data: *const u8,
+    pub(crate) len: usize,
+    /// The ring position just past the frame's slot: what `release_claimed` takes.
+    pub(crate) end: u64,
+}
+
 /// Bytes ahead of the head that `claim_one` prefetches (when they are published).
 const PREFETCH_AHEAD: u64 = 512;
 const CACHE_LINE: u64 = 64;
@@ -268,7 +280,14 @@ impl Consumer {
     }
 
     /// Gives the space of every claimed frame back to the producer.
+    #[inline]
     fn release(&mut self, frames: u64, bytes: u64) {
+        self.release_to(self.head, frames, bytes);
+    }
+
+    /// Gives back the space of the claimed frames before ring position `to` (`self.head`
+    /// for all of them; under DropOldest always all of them).
+    fn release_to(&mut self, to: u64, frames: u64, bytes: u64) {
         let shared = &*self.shared;
         // The level just before this release is a local maximum (it only rose since the
         // last release or eviction): note it for the peak. The tail is loaded before
@@ -285,9 +304,9 @@ impl Consumer {
         } else {
             let before = shared.tail.load(Ordering::Relaxed).saturating_sub(self.free_pos);
             note_level(&mut self.peak, &shared.cc.peak_level, before);
-            shared.free.store(self.head, Ordering::Release);
-            self.free_pos = self.head;
-            self.head
+            shared.free.store(to, Ordering::Release);
+            self.free_pos = to;
+            to
         };
         bump(&shared.cc.bytes_popped, bytes);
         let cc = &shared.cc;
@@ -433,6 +452,52 @@ impl Consumer {
             return Err(if self.at_end() { TryPopError::Disconnected } else { TryPopError::Empty });
         }
         Ok(Batch { consumer: self, slots, bytes })
+    }
+
+    /// Claims up to `max_frames` frames / `max_bytes` payload bytes in place (the first
+    /// frame whatever its size) for a caller that releases them itself, in order and
+    /// possibly a part at a time, with [`release_claimed`](Self::release_claimed): the
+    /// writer's compression pipeline, which keeps frames claimed across rounds. Not for
+    /// DropOldest queues (an eviction moves the head under a claim), and not to be mixed
+    /// with `try_peek`/`Batch` on the same queue while claims are outstanding (their
+    /// release gives back everything claimed).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn claim_detached(
+        &mut self,
+        max_frames: usize,
+        max_bytes: usize,
+        out: &mut Vec<Claimed>,
+    ) -> Result<(), TryPopError> {
+        debug_assert!(!self.drop_oldest, "detached claims need a head only the consumer moves");
+        let mut slots = std::mem::take(&mut self.spare_slots);
+        slots.clear();
+        self.claim(max_frames, max_bytes as u64, &mut slots);
+        if slots.is_empty() {
+            self.spare_slots = slots;
+            return Err(if self.at_end() { TryPopError::Disconnected } else { TryPopError::Empty });
+        }
+        for (pos, h) in slots.drain(..) {
+            // SAFETY: the slot is claimed (published, not released); `Claimed::data`
+            // documents how long the pointer stays valid.
+            let data = unsafe { payload(&self.shared.mem, pos, h.len) };
+            out.push(Claimed {
+                info: info_of(&h),
+                data: data.as_ptr(),
+                len: h.len as usize,
+                end: pos + slot_size(h.len as u64),
+            });
+        }
+        self.spare_slots = slots;
+        Ok(())
+    }
+
+    /// Releases the frames claimed with [`claim_detached`](Self::claim_detached) up to
+    /// ring position `end` (a [`Claimed::end`]; every frame claimed before it is released
+    /// too): `frames` and `bytes` count them.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn release_claimed(&mut self, end: u64, frames: u64, bytes: u64) {
+        debug_assert!(!self.drop_oldest && end > self.free_pos && end <= self.head);
+        self.release_to(end, frames, bytes);
     }
 
     /// Waits up to `timeout` (for ever if `None`) for at least one frame, then reads a

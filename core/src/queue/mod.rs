@@ -7,6 +7,8 @@ mod shared;
 mod slot;
 
 pub use consumer::{Batch, Consumer, Frame, FrameInfo, FrameRef};
+#[cfg(not(loom))]
+pub(crate) use consumer::Claimed;
 pub use gaps::Gap;
 pub use producer::{Producer, Pushed, Reservation, SharedProducer, SharedReservation};
 

@@ -240,8 +240,10 @@ impl WriterConfig {
     }
 
     /// Largest vectored write, in bytes (default 8 MiB): queued frames are coalesced up
-    /// to this size. With compression, the writer takes this much raw data per
-    /// compression worker at a time, so every worker has frames to the end of a batch.
+    /// to this size. It also sizes the writer's pipeline: frames claimed and not yet
+    /// written (being compressed, or done and waiting for their turn) hold at most this
+    /// many raw bytes, times the compression workers when compressing, so every worker
+    /// has frames queued while the writer thread writes.
     pub fn max_write_bytes(mut self, bytes: usize) -> Self {
         self.max_write_bytes = bytes;
         self

@@ -1,7 +1,8 @@
 //! The writer thread: sleeps on the doorbell shared by every stream queue, claims
-//! batches in place from all streams, records gaps, compresses on the pool, hands the
-//! items to the sink in one write, releases the ring space, syncs, rotates, and answers
-//! flush and close.
+//! frames in place from all streams into the pipeline (`pipeline.rs`: gaps in place,
+//! zstd on the workers while this thread writes), writes the pipeline's finished front
+//! to the sink in one call at a time, releases the ring space, syncs, rotates, and
+//! answers flush and close.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,10 +18,11 @@ use crate::stats::new_latency_histogram;
 use crate::writer::config::FsyncPolicy;
 use crate::writer::config::{DurableCallback, ErrorCallback, SegmentCallback};
 use crate::writer::error::WriterError;
-use crate::writer::pool::{Output, Pool, Task};
+use crate::writer::pipeline::Pipeline;
 use crate::writer::report::SegmentInfo;
-use crate::writer::sink::{Item, OutFrame, Sink};
-use crate::{Consumer, FrameInfo, Gap};
+use crate::queue::Claimed;
+use crate::writer::sink::{Item, Sink};
+use crate::{Consumer, FrameInfo};
 
 /// Per-stream progress, as the writer thread publishes it.
 #[derive(Debug, Clone, Default)]
@@ -92,12 +94,12 @@ struct StreamState {
     ended: bool,
     /// DropOldest: copy batches out of the ring instead of holding them during writes.
     copy_out: bool,
+    /// Frames handed to the sink in accepted writes (what `flush` waits for).
+    handed: u64,
 }
 
 /// Frames of one DropOldest batch copied into the staging buffer (ranges into it).
 type StagedFrames = Vec<(FrameInfo, std::ops::Range<usize>)>;
-/// One stream's frames for this write: (stream index, frames).
-type Round<'a> = (usize, Vec<(FrameInfo, &'a [u8])>);
 
 /// Frames taken from one stream for one write.
 const MAX_FRAMES_PER_BATCH: usize = 4096;
@@ -123,32 +125,44 @@ struct InFlight {
 }
 
 pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: EngineSettings) {
-    let pool = match settings.compression {
-        Some(_) => match Pool::new(settings.compress_workers, "zstd") {
-            Ok(p) => Some(p),
-            Err(e) => {
-                fail(
-                    &engine,
-                    &settings,
-                    WriterError::io("start compression workers for", std::path::Path::new("-"), &e),
-                    &mut [],
-                    &mut InFlight::default(),
-                    sink.as_mut(),
-                );
-                return;
-            }
-        },
-        None => None,
-    };
     let mut consumers: Vec<Consumer> = Vec::new();
     let mut streams: Vec<StreamState> = Vec::new();
     let mut hist = new_latency_histogram();
     let mut unsynced_bytes = 0u64;
     let mut last_sync = Instant::now();
-    let mut staging: Vec<u8> = Vec::new();
     // Whether the writer already napped since its last productive round.
     let mut lingered = true;
     let mut in_flight = InFlight::default();
+    // The pipeline's budget: a write's worth of raw frames per compression worker, so
+    // every worker has frames queued while the writer thread writes.
+    let budget = match settings.compression {
+        Some(_) => settings
+            .max_write_bytes
+            .saturating_mul(settings.compress_workers.max(1)),
+        None => settings.max_write_bytes,
+    };
+    // Declared after `consumers`, so it is dropped first: its `Drop` waits until no
+    // worker reads ring memory.
+    let mut pipe = match Pipeline::new(
+        settings.compression,
+        settings.compress_workers,
+        budget,
+        Arc::clone(&engine.doorbell),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            fail(
+                &engine,
+                &settings,
+                WriterError::io("start compression workers for", std::path::Path::new("-"), &e),
+                &mut [],
+                &mut InFlight::default(),
+                None,
+                sink.as_mut(),
+            );
+            return;
+        }
+    };
     // Every error stops the writer the same way: `fail`, then the thread ends.
     macro_rules! or_fail {
         ($result:expr) => {
@@ -161,6 +175,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                         e,
                         &mut consumers,
                         &mut in_flight,
+                        Some(&mut pipe),
                         sink.as_mut(),
                     );
                     return;
@@ -168,6 +183,11 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             }
         };
     }
+    // The stream whose claim comes first in the next round (round robin, so one busy
+    // stream cannot take the whole budget round after round).
+    let mut first_stream = 0usize;
+    let mut claimed: Vec<Claimed> = Vec::new();
+    let mut copied: StagedFrames = Vec::new();
 
     loop {
         // 1. Adopt streams added since the last round.
@@ -184,41 +204,48 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     shared,
                     ended: false,
                     copy_out,
+                    handed: 0,
                 });
                 engine.lock().progress.push(StreamProgress::default());
             }
         }
 
-        // 2. Claim what every stream has queued, up to one write's worth. DropOldest
-        //    streams are copied out one frame at a time and released at once: while
-        //    the writer holds frames in place nothing behind them can be evicted, so a
-        //    long hold (a slow write, or just this thread being preempted) would turn
-        //    drop-oldest into drop-newest. The copies live in `staging`, at most one
-        //    write's worth (the "writes in flight" part of the budget).
-        // Compressing, each worker gets a write's worth: the pool waits for a whole
-        // batch, so a batch of a few frames would leave workers idle at its end.
-        let mut budget = match settings.compression {
-            Some(_) => settings
-                .max_write_bytes
-                .saturating_mul(settings.compress_workers.max(1)),
-            None => settings.max_write_bytes,
-        };
-        let mut batches = Vec::new();
-        let mut staged: Vec<(usize, Vec<Gap>, StagedFrames)> = Vec::new();
-        staging.clear();
-        for (i, c) in consumers.iter_mut().enumerate() {
-            if budget == 0 {
+        // 2. Whatever the compression workers have finished.
+        let answered = or_fail!(pipe.collect());
+
+        // 3. Claim what the streams have queued, while the pipeline has room. Frames
+        //    stay in the ring until written (the workers and the sink read them there),
+        //    except for DropOldest streams: their frames are copied out one at a time
+        //    and released at once, since while the writer holds frames in place nothing
+        //    behind them can be evicted, so a long hold (a slow write, or just this
+        //    thread being preempted) would turn drop-oldest into drop-newest. The
+        //    copies count against the pipeline's budget like frames held in place.
+        let mut took = false;
+        let n_streams = consumers.len();
+        for k in 0..n_streams {
+            let room = pipe.room();
+            if room == 0 {
                 break;
             }
+            let i = (first_stream + k) % n_streams;
+            if streams[i].ended {
+                continue;
+            }
+            // While the stream's queue is above high water the compressors are behind:
+            // store its frames raw rather than let the queue fill.
+            let compress = !(settings.raw_when_behind && streams[i].shared.marks.is_above());
+            let c = &mut consumers[i];
             if streams[i].copy_out {
-                let mut list: StagedFrames = Vec::new();
-                while budget > 0 {
+                let mut buf = pipe.copy_buffer();
+                copied.clear();
+                let mut left = room;
+                while left > 0 {
                     match c.try_peek() {
                         Ok(f) => {
-                            let at = staging.len();
-                            staging.extend_from_slice(f.data());
-                            budget = budget.saturating_sub(f.data().len());
-                            list.push((f.info(), at..staging.len()));
+                            let at = buf.len();
+                            buf.extend_from_slice(f.data());
+                            left = left.saturating_sub(f.data().len());
+                            copied.push((f.info(), at..buf.len()));
                         }
                         Err(crate::TryPopError::Empty) => break,
                         Err(crate::TryPopError::Disconnected) => {
@@ -227,26 +254,78 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                         }
                     }
                 }
-                if let Some((last, _)) = list.last() {
-                    let gaps = c.take_gaps(last.seq);
-                    staged.push((i, gaps, list));
+                match copied.last() {
+                    Some((last, _)) => {
+                        let gaps = c.take_gaps(last.seq);
+                        pipe.admit_copies(i, streams[i].id, gaps, &copied, buf, compress);
+                        took = true;
+                    }
+                    None => pipe.give_back(buf),
                 }
                 continue;
             }
-            match c.try_peek_batch(MAX_FRAMES_PER_BATCH, budget) {
-                Ok(b) => {
-                    budget = budget.saturating_sub(b.payload_bytes() as usize);
-                    batches.push((i, b));
+            claimed.clear();
+            match c.claim_detached(MAX_FRAMES_PER_BATCH, room, &mut claimed) {
+                Ok(()) => {
+                    let last = claimed.last().map_or(0, |f| f.info.seq);
+                    let gaps = c.take_gaps(last);
+                    pipe.admit_claimed(i, streams[i].id, gaps, &claimed, compress);
+                    took = true;
                 }
                 Err(crate::TryPopError::Empty) => {}
                 Err(crate::TryPopError::Disconnected) => streams[i].ended = true,
             }
         }
+        if n_streams > 0 {
+            first_stream = (first_stream + 1) % n_streams;
+        }
 
-        if batches.is_empty() && staged.is_empty() {
+        // 4. Write the front of the pipeline that is done, in one call.
+        let ready = pipe.ready(settings.max_write_bytes);
+        if ready == 0 {
+            if took || answered {
+                lingered = false;
+                continue;
+            }
+            let deadline = match settings.fsync {
+                FsyncPolicy::Every(d) if unsynced_bytes > 0 => Some(last_sync + d),
+                _ => None,
+            };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                or_fail!(sync(
+                    &engine,
+                    &settings,
+                    &streams,
+                    sink.as_mut(),
+                    &mut unsynced_bytes,
+                    &mut last_sync,
+                    &mut in_flight,
+                ));
+                continue;
+            }
+            if !pipe.is_empty() {
+                // The front is being compressed. With room to claim, wake for new
+                // frames too (workers ring the doorbell after each job); with none,
+                // only a worker's answer can move things on.
+                if pipe.room() > 0 {
+                    let shareds: Vec<(Arc<QueueShared>, bool)> =
+                        streams.iter().map(|s| (Arc::clone(&s.shared), s.ended)).collect();
+                    let eng = Arc::clone(&engine);
+                    let pipe_ref = &pipe;
+                    engine.doorbell.wait_until(deadline, || {
+                        pipe_ref.has_replies()
+                            || eng.pending.load(Ordering::Acquire)
+                            || shareds.iter().any(|(s, ended)| {
+                                !ended && (s.has_unclaimed() || s.producers_closed.load(Ordering::Acquire))
+                            })
+                    });
+                } else {
+                    or_fail!(pipe.wait_reply(deadline));
+                }
+                continue;
+            }
             // Nothing queued: trailing gaps, writes in flight out, flush answers, the
             // end, or sleep.
-            drop(batches);
             or_fail!(write_trailing_gaps(
                 &mut consumers,
                 &mut streams,
@@ -276,22 +355,6 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 );
                 return;
             }
-            let deadline = match settings.fsync {
-                FsyncPolicy::Every(d) if unsynced_bytes > 0 => Some(last_sync + d),
-                _ => None,
-            };
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                or_fail!(sync(
-                    &engine,
-                    &settings,
-                    &streams,
-                    sink.as_mut(),
-                    &mut unsynced_bytes,
-                    &mut last_sync,
-                    &mut in_flight,
-                ));
-                continue;
-            }
             if !lingered && !settings.linger.is_zero() && !closing {
                 // Batching, not synchronisation: nap unregistered so producers publish
                 // without a wake-up syscall; then look again, and sleep for real if idle.
@@ -312,100 +375,8 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
         }
 
         lingered = false;
-
-        // 3. Gaps of the batches held in place: every drop record up to their last frame.
-        let mut held = Vec::with_capacity(batches.len());
-        let mut gaps: Vec<Vec<Gap>> = Vec::with_capacity(batches.len() + staged.len());
-        for (i, mut b) in batches.drain(..) {
-            let last = b.get(b.len() - 1).map_or(0, |(info, _)| info.seq);
-            gaps.push(b.take_gaps(last));
-            held.push((i, b));
-        }
-        drop(batches);
-        for (_, g, _) in staged.iter_mut() {
-            gaps.push(std::mem::take(g));
-        }
-        let rounds: Vec<Round<'_>> = held
-            .iter()
-            .map(|(i, b)| (*i, b.iter().collect()))
-            .chain(staged.iter().map(|(i, _, list)| {
-                (
-                    *i,
-                    list.iter()
-                        .map(|(info, r)| (*info, &staging[r.clone()]))
-                        .collect(),
-                )
-            }))
-            .collect();
-
-        // 4. Compression on the pool (raw while the stream's queue is above high water:
-        //    the compressors are behind, so store rather than drop).
-        let mut packed: Vec<Option<Vec<u8>>> = Vec::new();
-        let mut stored_raw = 0u64;
-        if let (Some(level), Some(pool)) = (settings.compression, &pool) {
-            let mut plan: Vec<(&[u8], bool)> = Vec::new();
-            for (i, frames) in &rounds {
-                let behind = settings.raw_when_behind && streams[*i].shared.marks.is_above();
-                for (_, data) in frames {
-                    plan.push((data, !behind && data.len() >= 64));
-                }
-            }
-            let to_compress = plan
-                .iter()
-                .filter(|(_, c)| *c)
-                .map(|(d, _)| (*d, Task::Compress(level)));
-            let mut results = pool.run(to_compress).into_iter();
-            for (_, compress) in &plan {
-                let p = if *compress {
-                    match results.next() {
-                        Some(Ok(Output::Compressed(p))) => p,
-                        _ => None,
-                    }
-                } else {
-                    None
-                };
-                if p.is_none() {
-                    stored_raw += 1;
-                }
-                packed.push(p);
-            }
-        }
-
-        // 5. Items in order: each stream's gaps before the frames that follow them.
-        let mut items: Vec<Item<'_>> = Vec::new();
-        let mut k = 0;
-        let mut per_stream: Vec<(usize, u64, u64, u64)> = Vec::new(); // (stream idx, frames, bytes, last seq)
-        let (mut c_raw, mut c_stored, mut c_frames) = (0u64, 0u64, 0u64);
-        for ((i, frames), gs) in rounds.iter().zip(&gaps) {
-            let id = streams[*i].id;
-            let mut gi = 0;
-            let (mut n, mut bytes, mut last) = (0u64, 0u64, 0u64);
-            for &(info, data) in frames {
-                while gi < gs.len() && gs[gi].first_seq < info.seq {
-                    items.push(Item::Gap(id, gs[gi]));
-                    gi += 1;
-                }
-                let p = packed.get(k).and_then(|p| p.as_deref());
-                if let Some(p) = p {
-                    c_frames += 1;
-                    c_raw += data.len() as u64;
-                    c_stored += p.len() as u64;
-                }
-                k += 1;
-                items.push(Item::Frame(OutFrame {
-                    stream: id,
-                    info,
-                    data,
-                    packed: p,
-                }));
-                n += 1;
-                bytes += data.len() as u64;
-                last = info.seq;
-            }
-            per_stream.push((*i, n, bytes, last));
-        }
-
-        // 6. One write for everything.
+        let summary = pipe.summary(ready);
+        let items = pipe.items(ready);
         let t0 = Instant::now();
         let result = sink.write(&items);
         let _ = hist.record(t0.elapsed().as_nanos().max(1) as u64);
@@ -415,21 +386,23 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 // The sink holds its own copy now (staged or on file): release the
                 // ring space to the producers. The frames count as written once the
                 // sink confirms them.
-                drop(rounds);
-                drop(held);
+                pipe.remove(ready, &mut consumers);
                 unsynced_bytes += stored;
                 {
                     let mut c = engine.lock();
                     c.writes += 1;
                     c.stored_bytes += stored;
                 }
+                for (i, n, _, _) in &summary.per_stream {
+                    streams[*i].handed += n;
+                }
                 in_flight.writes.push_back(Unconfirmed {
                     no: in_flight.accepted,
-                    per_stream,
-                    frames_compressed: c_frames,
-                    compressed_raw_bytes: c_raw,
-                    compressed_stored_bytes: c_stored,
-                    frames_stored_raw: stored_raw,
+                    per_stream: summary.per_stream,
+                    frames_compressed: summary.frames_compressed,
+                    compressed_raw_bytes: summary.compressed_raw_bytes,
+                    compressed_stored_bytes: summary.compressed_stored_bytes,
+                    frames_stored_raw: summary.frames_stored_raw,
                 });
                 in_flight.accepted += 1;
                 or_fail!(confirm(&engine, sink.as_mut(), &mut in_flight, false));
@@ -437,17 +410,16 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
             Err(e) => {
                 {
                     let mut c = engine.lock();
-                    for (i, n, _, _) in &per_stream {
+                    for (i, n, _, _) in &summary.per_stream {
                         c.progress[*i].frames_failed += n;
                     }
                 }
-                drop(rounds);
-                drop(held);
+                pipe.remove(ready, &mut consumers);
                 or_fail!(Err(e));
             }
         }
 
-        // 7. Sync cadence, rotation, flushes.
+        // 5. Sync cadence, rotation, flushes.
         let sync_due = match settings.fsync {
             FsyncPolicy::OnClose => false,
             FsyncPolicy::Always => true,
@@ -604,7 +576,9 @@ fn sync(
 }
 
 /// Completes every flush whose targets (frames pushed when it was asked) are all
-/// written or dropped, syncing first unless the policy is "on close".
+/// handed to the sink or dropped, and stored (settling first), syncing first unless the
+/// policy is "on close". Frames taken from a ring but still in the pipeline (in the
+/// compressors, or done and not yet written) do not count: they are not handed yet.
 fn answer_flushes(
     engine: &EngineShared,
     settings: &EngineSettings,
@@ -620,7 +594,7 @@ fn answer_flushes(
         for (generation, targets) in &c.flush_targets {
             let reached = targets.iter().zip(streams).all(|(t, s)| {
                 let st = s.shared.stats();
-                st.frames_popped + st.frames_dropped() + st.frames_discarded >= *t
+                s.handed + st.frames_dropped() + st.frames_discarded >= *t
             }) && targets.len() <= streams.len();
             if reached {
                 ready = Some(*generation);
@@ -631,7 +605,7 @@ fn answer_flushes(
         ready
     };
     if let Some(generation) = ready_gen {
-        // The targets count frames taken from the rings; wait until they are stored.
+        // The targets count frames handed to the sink; wait until they are stored.
         confirm(engine, sink, in_flight, true)?;
         if settings.fsync != FsyncPolicy::OnClose && *unsynced > 0 {
             sync(engine, settings, streams, sink, unsynced, last_sync, in_flight)?;
@@ -654,10 +628,11 @@ fn finish(
     hist: Histogram<u64>,
     in_flight: &mut InFlight,
 ) {
+    // Called with the pipeline empty: a failure here has no frame of it to account for.
     match sink.finish() {
         Ok(seg) => {
             if let Err(e) = confirm(engine, sink, in_flight, false) {
-                fail(engine, settings, e, consumers, in_flight, sink);
+                fail(engine, settings, e, consumers, in_flight, None, sink);
                 return;
             }
             mark_durable_all(engine, settings, streams);
@@ -685,21 +660,25 @@ fn finish(
             }
             engine.changed.notify_all();
         }
-        Err(e) => fail(engine, settings, e, consumers, in_flight, sink),
+        Err(e) => fail(engine, settings, e, consumers, in_flight, None, sink),
     }
 }
 
 /// Stops for good: producers see `Failed` on their next push, queued frames are
-/// counted as discarded, frames of unconfirmed writes as failed, waiters wake, the
-/// error callback runs once.
+/// counted as discarded, frames of unconfirmed writes and frames still in the pipeline
+/// as failed, waiters wake, the error callback runs once.
 fn fail(
     engine: &EngineShared,
     settings: &EngineSettings,
     e: WriterError,
     consumers: &mut [Consumer],
     in_flight: &mut InFlight,
+    pipe: Option<&mut Pipeline>,
     sink: &mut dyn Sink,
 ) {
+    // Frames in the pipeline will not be written: wait until no worker reads them,
+    // give their ring space back and count them as failed.
+    let abandoned = pipe.map(|p| p.abandon(consumers)).unwrap_or_default();
     // What did reach the storage before the failure is written.
     count_confirmed(engine, sink, in_flight);
     for c in consumers.iter_mut() {
@@ -711,6 +690,9 @@ fn fail(
             for (i, n, _, _) in w.per_stream {
                 c.progress[i].frames_failed += n;
             }
+        }
+        for (i, n) in abandoned {
+            c.progress[i].frames_failed += n;
         }
         if c.error.is_none() {
             c.error = Some(e.clone());

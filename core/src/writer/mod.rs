@@ -19,6 +19,7 @@ mod engine;
 mod error;
 mod file_sink;
 mod io;
+mod pipeline;
 mod pool;
 mod report;
 mod sink;

@@ -1,6 +1,6 @@
-//! A fixed pool of worker threads that process the frames of one batch in parallel —
-//! zstd compression, or one-file-per-frame writes — and hand results back by index so
-//! the writer keeps sequence order.
+//! A fixed pool of worker threads that write the frames of one batch in parallel, one
+//! file per frame (the directory sink), and hand results back by index. (Compression
+//! has its own workers: `pipeline.rs`.)
 //!
 //! Jobs point straight into ring memory: the writer thread keeps the batch claimed (its
 //! space cannot be reused) until every job of the batch has answered.
@@ -12,16 +12,12 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 /// One unit of work.
 pub(crate) enum Task {
-    /// Compress with zstd at this level.
-    Compress(i32),
     /// Write the bytes to a new file at this path.
     WriteFile(PathBuf),
 }
 
 /// The answer to one job.
 pub(crate) enum Output {
-    /// Compressed bytes (or `None` when compression did not make the frame smaller).
-    Compressed(Option<Vec<u8>>),
     /// The file was written.
     Written,
 }
@@ -87,22 +83,10 @@ impl Pool {
 }
 
 fn worker(rx: Receiver<Job>) {
-    let mut compressor: Option<(i32, zstd::bulk::Compressor<'static>)> = None;
     while let Ok(job) = rx.recv() {
         // SAFETY: see `unsafe impl Send for Job`: the slice is valid until we reply.
         let data = unsafe { std::slice::from_raw_parts(job.data, job.len) };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &job.task {
-            Task::Compress(level) => {
-                let c = match &mut compressor {
-                    Some((l, c)) if *l == *level => c,
-                    _ => {
-                        compressor = Some((*level, zstd::bulk::Compressor::new(*level)?));
-                        &mut compressor.as_mut().expect("just set").1
-                    }
-                };
-                let packed = c.compress(data)?;
-                Ok(Output::Compressed(if packed.len() < data.len() { Some(packed) } else { None }))
-            }
             Task::WriteFile(path) => {
                 std::fs::write(path, data)?;
                 Ok(Output::Written)
