@@ -990,8 +990,9 @@ typedef struct streamq_sink_event {
  * it. Before failing, the callback may explain why in `message`: `message_len` bytes
  * (256) holding an empty string, e.g. `snprintf(message, message_len, "send: %s",
  * strerror(errno))`; the text (cut at `message_len - 1` bytes) and the return value go
- * into the writer's error (`streamq_last_error`, `on_error`). The frames of the failing
- * batch count as failed in the report, even those already handed to the callback.
+ * into the writer's error (`streamq_last_error`, `on_error`). In the report, the frames
+ * the callback accepted count as written, the one it refused and every later one as
+ * failed.
  *
  * Runs on the writer thread, one call at a time; `user` is the config's
  * `callback_user`. `event` and everything it points to (the frame's bytes included) are

@@ -155,6 +155,46 @@ fn a_failing_callback_sink_stops_the_writer() {
     assert_eq!(e.report.frames_written + e.report.frames_failed, n);
 }
 
+#[test]
+fn frames_a_callback_sink_took_before_it_failed_count_as_written() {
+    // The callback holds its first frame until 50 more are queued, so the writer's next
+    // write carries many frames; the callback takes 9 of them, then fails. Exactly the
+    // 10 frames it accepted are written, every other one failed.
+    let (queued_tx, queued_rx) = std::sync::mpsc::channel::<()>();
+    let queued_rx = Mutex::new(queued_rx);
+    let accepted = Arc::new(AtomicU64::new(0));
+    let a2 = Arc::clone(&accepted);
+    let writer = Writer::start(WriterConfig::callback(move |ev| {
+        if matches!(ev, streamq::writer::SinkEvent::Gap { .. }) {
+            return Ok(());
+        }
+        let k = a2.load(Ordering::SeqCst);
+        if k == 0 {
+            queued_rx.lock().unwrap().recv().unwrap();
+        }
+        if k >= 10 {
+            return Err("network down".into());
+        }
+        a2.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }))
+    .unwrap();
+    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    for _ in 0..51 {
+        let _ = p.push(&[7u8; 100]).unwrap();
+    }
+    queued_tx.send(()).unwrap();
+    let mut n = 51u64;
+    while p.push(&[7u8; 100]).is_ok() {
+        n += 1;
+    }
+    let e = writer.close().unwrap_err();
+    assert!(e.to_string().contains("network down"), "{e}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 10);
+    assert_eq!(e.report.frames_written, 10, "{:?}", e.report);
+    assert_eq!(e.report.frames_failed, n - 10, "{:?}", e.report);
+}
+
 /// A real full disk: a 4 MiB tmpfs. Needs root (mount); CI runs as root.
 #[test]
 fn a_real_full_disk_is_reported_and_the_file_stays_valid() {

@@ -106,6 +106,8 @@ fn sanitize(name: &str) -> String {
 pub(crate) struct CallbackSink {
     pub(crate) f: crate::writer::config::SinkCallback,
     pub(crate) names: Vec<String>,
+    /// Items of the last `write` the callback accepted before it failed.
+    pub(crate) delivered: usize,
 }
 
 impl Sink for CallbackSink {
@@ -120,6 +122,7 @@ impl Sink for CallbackSink {
     fn write(&mut self, items: &[Item<'_>]) -> Result<u64, WriterError> {
         use crate::writer::config::{SinkEvent, SinkFrame};
         let mut n = 0;
+        self.delivered = 0;
         for item in items {
             let ev = match item {
                 Item::Frame(f) => {
@@ -135,12 +138,16 @@ impl Sink for CallbackSink {
             };
             let f = &mut self.f;
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ev))) {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => self.delivered += 1,
                 Ok(Err(m)) => return Err(WriterError::Sink(m)),
                 Err(_) => return Err(WriterError::Sink("callback panicked".into())),
             }
         }
         Ok(n)
+    }
+
+    fn items_stored_before_error(&self) -> usize {
+        self.delivered
     }
 
     fn sync(&mut self) -> Result<(), WriterError> {

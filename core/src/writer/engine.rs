@@ -408,11 +408,31 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 or_fail!(confirm(&engine, sink.as_mut(), &mut in_flight, false));
             }
             Err(e) => {
+                // A sink that stores item by item (the callback sink) may have stored a
+                // prefix of this write: those frames are written (counted by `fail`,
+                // through `in_flight`), the rest failed.
+                let stored = sink.items_stored_before_error().min(ready);
+                let part = pipe.summary(stored);
                 {
                     let mut c = engine.lock();
                     for (i, n, _, _) in &summary.per_stream {
-                        c.progress[*i].frames_failed += n;
+                        let done = part.per_stream.iter().find(|p| p.0 == *i).map_or(0, |p| p.1);
+                        c.progress[*i].frames_failed += n - done;
                     }
+                }
+                if !part.per_stream.is_empty() {
+                    for (i, n, _, _) in &part.per_stream {
+                        streams[*i].handed += n;
+                    }
+                    in_flight.writes.push_back(Unconfirmed {
+                        no: in_flight.accepted,
+                        per_stream: part.per_stream,
+                        frames_compressed: part.frames_compressed,
+                        compressed_raw_bytes: part.compressed_raw_bytes,
+                        compressed_stored_bytes: part.compressed_stored_bytes,
+                        frames_stored_raw: part.frames_stored_raw,
+                    });
+                    in_flight.accepted += 1;
                 }
                 pipe.remove(ready, &mut consumers);
                 or_fail!(Err(e));

@@ -180,7 +180,7 @@ impl Writer {
                 })?)
             }
             SinkKind::Directory(dir) => Box::new(dir_sink::DirSink::create(&dir, io_workers)?),
-            SinkKind::Callback(f) => Box::new(dir_sink::CallbackSink { f, names: Vec::new() }),
+            SinkKind::Callback(f) => Box::new(dir_sink::CallbackSink { f, names: Vec::new(), delivered: 0 }),
         };
         let engine = Arc::new(EngineShared {
             doorbell: Arc::new(Signal::new()),

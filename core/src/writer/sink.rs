@@ -34,6 +34,12 @@ pub(crate) trait Sink: Send {
     fn confirmed_writes(&mut self) -> Option<u64> {
         None
     }
+    /// After `write` returned an error: how many of its leading items were stored
+    /// before the failure (a sink that stores item by item, like the callback sink).
+    /// Those frames count as written; the rest of the write as failed. Default 0.
+    fn items_stored_before_error(&self) -> usize {
+        0
+    }
     /// The error of a write that failed in flight, once.
     fn take_error(&mut self) -> Option<WriterError> {
         None
