@@ -124,6 +124,25 @@ struct InFlight {
     writes: VecDeque<Unconfirmed>,
 }
 
+impl InFlight {
+    /// Records a write the sink accepted (its frames handed over), to be counted as
+    /// written once the sink confirms it.
+    fn accept(&mut self, streams: &mut [StreamState], summary: crate::writer::pipeline::WriteSummary) {
+        for (i, n, _, _) in &summary.per_stream {
+            streams[*i].handed += n;
+        }
+        self.writes.push_back(Unconfirmed {
+            no: self.accepted,
+            per_stream: summary.per_stream,
+            frames_compressed: summary.frames_compressed,
+            compressed_raw_bytes: summary.compressed_raw_bytes,
+            compressed_stored_bytes: summary.compressed_stored_bytes,
+            frames_stored_raw: summary.frames_stored_raw,
+        });
+        self.accepted += 1;
+    }
+}
+
 pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: EngineSettings) {
     let mut consumers: Vec<Consumer> = Vec::new();
     let mut streams: Vec<StreamState> = Vec::new();
@@ -393,18 +412,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     c.writes += 1;
                     c.stored_bytes += stored;
                 }
-                for (i, n, _, _) in &summary.per_stream {
-                    streams[*i].handed += n;
-                }
-                in_flight.writes.push_back(Unconfirmed {
-                    no: in_flight.accepted,
-                    per_stream: summary.per_stream,
-                    frames_compressed: summary.frames_compressed,
-                    compressed_raw_bytes: summary.compressed_raw_bytes,
-                    compressed_stored_bytes: summary.compressed_stored_bytes,
-                    frames_stored_raw: summary.frames_stored_raw,
-                });
-                in_flight.accepted += 1;
+                in_flight.accept(&mut streams, summary);
                 or_fail!(confirm(&engine, sink.as_mut(), &mut in_flight, false));
             }
             Err(e) => {
@@ -421,18 +429,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                     }
                 }
                 if !part.per_stream.is_empty() {
-                    for (i, n, _, _) in &part.per_stream {
-                        streams[*i].handed += n;
-                    }
-                    in_flight.writes.push_back(Unconfirmed {
-                        no: in_flight.accepted,
-                        per_stream: part.per_stream,
-                        frames_compressed: part.frames_compressed,
-                        compressed_raw_bytes: part.compressed_raw_bytes,
-                        compressed_stored_bytes: part.compressed_stored_bytes,
-                        frames_stored_raw: part.frames_stored_raw,
-                    });
-                    in_flight.accepted += 1;
+                    in_flight.accept(&mut streams, part);
                 }
                 pipe.remove(ready, &mut consumers);
                 or_fail!(Err(e));
