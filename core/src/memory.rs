@@ -39,14 +39,14 @@ pub(crate) struct RingMemory {
     /// `capacity - 1` when the capacity is a power of two (positions reduce with a mask
     /// instead of a 64-bit division on every access), else 0.
     mask: u64,
-    double_mapped: bool,
 }
 
 /// How the bytes were obtained, so `Drop` can return them the same way.
 enum Backing {
-    /// `munmap(start, len)`: the THP mapping (`start` may precede `base` by the alignment
-    /// padding) or the double-mapped memfd (`start == base`, `len == 2 × capacity`).
-    Mapped { start: *mut libc::c_void, len: usize },
+    /// The THP mapping (unmapped by its own `Drop`).
+    Anonymous(#[allow(dead_code)] AnonymousMapping), // held for its Drop
+    /// The double-mapped memfd: `munmap(base, 2 × capacity)`.
+    DoubleMapped,
     /// `std::alloc::dealloc(base, 2 × capacity, page aligned)`.
     Heap,
 }
@@ -98,10 +98,12 @@ impl RingMemory {
         if prefault {
             prefault_range(map.base.as_ptr(), capacity + huge.min(capacity));
         }
-        let base = map.base;
-        let backing = Backing::Mapped { start: map.start, len: map.len };
-        std::mem::forget(map); // now owned by the ring's Backing
-        Ok(RingMemory { base, backing, capacity, mask: mask_for(capacity), double_mapped: false })
+        Ok(RingMemory {
+            base: map.base,
+            backing: Backing::Anonymous(map),
+            capacity,
+            mask: mask_for(capacity),
+        })
     }
 
     #[cfg(all(target_os = "linux", not(loom)))]
@@ -161,10 +163,9 @@ impl RingMemory {
         Ok(RingMemory {
             // SAFETY: mmap succeeded, so base is non-null.
             base: unsafe { NonNull::new_unchecked(base as *mut u8) },
-            backing: Backing::Mapped { start: base, len: 2 * capacity },
+            backing: Backing::DoubleMapped,
             capacity,
             mask: mask_for(capacity),
-            double_mapped: true,
         })
     }
 
@@ -182,13 +183,13 @@ impl RingMemory {
             }
         }
         let base = NonNull::new(p).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        Ok(RingMemory { base, backing: Backing::Heap, capacity, mask: mask_for(capacity), double_mapped: false })
+        Ok(RingMemory { base, backing: Backing::Heap, capacity, mask: mask_for(capacity) })
     }
 
     /// Whether both halves share physical pages (true on Linux with memfd).
     #[allow(dead_code)] // reported by tests and benchmarks through `QueueStats` later
     pub(crate) fn is_double_mapped(&self) -> bool {
-        self.double_mapped
+        matches!(self.backing, Backing::DoubleMapped)
     }
 
     /// Pointer to the byte at ring position `pos` (any u64; reduced modulo capacity).
@@ -320,15 +321,20 @@ fn mask_for(capacity: usize) -> u64 {
 
 impl Drop for RingMemory {
     fn drop(&mut self) {
-        if let Backing::Mapped { start, len } = self.backing {
-            // SAFETY: unmapping exactly the region mapped in `huge_pages` or `double_map`;
-            // no references into it outlive the ring (they all borrow the ring's owner).
-            unsafe { libc::munmap(start, len) };
-        } else {
-            let layout = std::alloc::Layout::from_size_align(2 * self.capacity, page_size())
-                .expect("layout was valid at allocation");
-            // SAFETY: allocated in `heap` with this same layout.
-            unsafe { std::alloc::dealloc(self.base.as_ptr(), layout) };
+        match self.backing {
+            // Its own Drop unmaps it, after this.
+            Backing::Anonymous(_) => {}
+            Backing::DoubleMapped => {
+                // SAFETY: unmapping exactly the 2 × capacity region mapped in `double_map`;
+                // no references into it outlive the ring (they all borrow its owner).
+                unsafe { libc::munmap(self.base.as_ptr().cast(), 2 * self.capacity) };
+            }
+            Backing::Heap => {
+                let layout = std::alloc::Layout::from_size_align(2 * self.capacity, page_size())
+                    .expect("layout was valid at allocation");
+                // SAFETY: allocated in `heap` with this same layout.
+                unsafe { std::alloc::dealloc(self.base.as_ptr(), layout) };
+            }
         }
     }
 }
