@@ -15,6 +15,7 @@
 //! publishes the frame (after this returns) cannot overtake the payload.
 
 /// Frames at least this long are copied with streaming stores (into large rings).
+#[cfg_attr(loom, allow(dead_code))] // loom builds always copy plainly
 pub(crate) const STREAMING_THRESHOLD: usize = 256 * 1024;
 
 /// Rings at least this large get streaming stores. A smaller ring can stay in the

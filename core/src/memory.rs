@@ -42,6 +42,7 @@ pub(crate) struct RingMemory {
 }
 
 /// How the bytes were obtained, so `Drop` can return them the same way.
+#[cfg_attr(loom, allow(dead_code))] // loom builds always use the heap
 enum Backing {
     /// The THP mapping (unmapped by its own `Drop`).
     Anonymous(#[allow(dead_code)] AnonymousMapping), // held for its Drop
@@ -223,6 +224,7 @@ impl RingMemory {
 /// Zeroed anonymous memory straight from the kernel, unmapped on drop; with `huge` and
 /// transparent huge pages available, aligned to a huge page and advised `MADV_HUGEPAGE`
 /// (the kernel only backs whole aligned 2 MiB ranges with huge pages).
+#[cfg_attr(loom, allow(dead_code))] // used by the writer, which loom builds leave out
 pub(crate) struct AnonymousMapping {
     /// Start of the usable `len` bytes (page aligned; huge-page aligned when advised).
     pub(crate) base: NonNull<u8>,
@@ -230,6 +232,7 @@ pub(crate) struct AnonymousMapping {
     len: usize,
 }
 
+#[cfg_attr(loom, allow(dead_code))] // used by the writer, which loom builds leave out
 impl AnonymousMapping {
     /// Maps `len` (> 0) bytes, rounded up to whole pages.
     pub(crate) fn new(len: usize, huge: bool) -> io::Result<Self> {

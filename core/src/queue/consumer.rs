@@ -569,6 +569,7 @@ impl Consumer {
         self.shared.marks.is_above()
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the writer, which loom builds leave out
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

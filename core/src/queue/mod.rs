@@ -36,6 +36,7 @@ pub fn queue(config: QueueConfig) -> Result<(Producer, Consumer), BuildError> {
     queue_with_signal(config, Arc::new(Signal::new()))
 }
 
+#[cfg(not(loom))] // the writer's name for it; loom builds leave the writer out
 pub(crate) use shared::Shared as QueueShared;
 
 /// As [`queue`], with a data signal shared with other queues (a writer's doorbell).

@@ -128,11 +128,13 @@ impl Shared {
         }
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the writer, which loom builds leave out
     /// Whether published frames wait to be claimed.
     pub(crate) fn has_unclaimed(&self) -> bool {
         self.head.load(Ordering::Acquire) < self.tail.load(Ordering::Acquire)
     }
 
+    #[cfg_attr(loom, allow(dead_code))] // used by the writer, which loom builds leave out
     /// Ends the stream from the consumer's side of the application (a writer closing):
     /// later pushes return `Closed`, queued frames are still drained.
     pub(crate) fn close_producers(&self) {
