@@ -65,6 +65,7 @@ use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+use streamq::PushOptions;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
@@ -85,11 +86,41 @@ struct Case {
 }
 
 const CASES: [Case; 5] = [
-    Case { label: "64B", frame: "64 B", size: 64, ring: 4 << 20, frames_per_iter: 1024 },
-    Case { label: "4KiB", frame: "4 KiB", size: 4 << 10, ring: 4 << 20, frames_per_iter: 64 },
-    Case { label: "64KiB", frame: "64 KiB", size: 64 << 10, ring: 4 << 20, frames_per_iter: 8 },
-    Case { label: "900KiB", frame: "900 KiB", size: 900 << 10, ring: 4 << 20, frames_per_iter: 1 },
-    Case { label: "900KiB_64MiB", frame: "900 KiB", size: 900 << 10, ring: 64 << 20, frames_per_iter: 1 },
+    Case {
+        label: "64B",
+        frame: "64 B",
+        size: 64,
+        ring: 4 << 20,
+        frames_per_iter: 1024,
+    },
+    Case {
+        label: "4KiB",
+        frame: "4 KiB",
+        size: 4 << 10,
+        ring: 4 << 20,
+        frames_per_iter: 64,
+    },
+    Case {
+        label: "64KiB",
+        frame: "64 KiB",
+        size: 64 << 10,
+        ring: 4 << 20,
+        frames_per_iter: 8,
+    },
+    Case {
+        label: "900KiB",
+        frame: "900 KiB",
+        size: 900 << 10,
+        ring: 4 << 20,
+        frames_per_iter: 1,
+    },
+    Case {
+        label: "900KiB_64MiB",
+        frame: "900 KiB",
+        size: 900 << 10,
+        ring: 64 << 20,
+        frames_per_iter: 1,
+    },
 ];
 
 /// Most frames one `try_peek_batch` claims.
@@ -141,7 +172,9 @@ where
 // streamq
 
 fn streamq_config(ring: usize, record_latency: bool) -> QueueConfig {
-    QueueConfig::new(ring).policy(OverflowPolicy::Block).record_latency(record_latency)
+    QueueConfig::new(ring)
+        .policy(OverflowPolicy::Block)
+        .record_latency(record_latency)
 }
 
 #[inline(always)]
@@ -237,9 +270,11 @@ fn bench_streamq(
                 |n| match produce {
                     ProduceWith::Push => (0..n).for_each(|_| streamq_push(p, black_box(data))),
                     ProduceWith::Reserve => (0..n).for_each(|_| streamq_reserve(p, black_box(data))),
-                    ProduceWith::PushAtLean => (0..n).for_each(|i| match p.push_at(black_box(data), i) {
-                        Ok(Pushed::Queued { .. }) => {}
-                        other => panic!("push failed: {other:?}"),
+                    ProduceWith::PushAtLean => (0..n).for_each(|i| {
+                        match p.push_with(black_box(data), &PushOptions::new().device_ts_ns(i)) {
+                            Ok(Pushed::Queued { .. }) => {}
+                            other => panic!("push failed: {other:?}"),
+                        }
                     }),
                 },
                 |n| match consume {
@@ -464,7 +499,11 @@ fn read_estimate(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option
     let json = std::fs::read_to_string(&path).ok()?;
     let key_at = |json: &str, key: &str| json.find(&format!("\"{key}\":")).map(|i| i + key.len() + 3);
     let slope = key_at(&json, "slope")?;
-    let from = if json[slope..].trim_start().starts_with("null") { key_at(&json, "mean")? } else { slope };
+    let from = if json[slope..].trim_start().starts_with("null") {
+        key_at(&json, "mean")?
+    } else {
+        slope
+    };
     let pe = from + key_at(&json[from..], "point_estimate")?;
     let rest = &json[pe..];
     let end = rest.find([',', '}']).unwrap_or(rest.len());
@@ -473,7 +512,10 @@ fn read_estimate(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option
         .and_then(|m| {
             let pe = m + key_at(&json[m..], "point_estimate")?;
             let rest = &json[pe..];
-            rest[..rest.find([',', '}']).unwrap_or(rest.len())].trim().parse().ok()
+            rest[..rest.find([',', '}']).unwrap_or(rest.len())]
+                .trim()
+                .parse()
+                .ok()
         })
         .unwrap_or(typical);
 
@@ -483,12 +525,19 @@ fn read_estimate(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option
         let start = key_at(json, key)?;
         let open = start + json[start..].find('[')? + 1;
         let close = open + json[open..].find(']')?;
-        json[open..close].split(',').map(|x| x.trim().parse().ok()).collect()
+        json[open..close]
+            .split(',')
+            .map(|x| x.trim().parse().ok())
+            .collect()
     };
     let best = sample
         .and_then(|s| {
             let (iters, times) = (array(&s, "iters")?, array(&s, "times")?);
-            iters.iter().zip(&times).map(|(i, t)| t / i).min_by(f64::total_cmp)
+            iters
+                .iter()
+                .zip(&times)
+                .map(|(i, t)| t / i)
+                .min_by(f64::total_cmp)
         })
         .unwrap_or(typical);
     Some((typical, median, best))
@@ -526,17 +575,39 @@ fn print_summary(dir: &Path, since: SystemTime) {
             "900KiB_64MiB" => "  -- ring 2x L3: DRAM-bound, compare with memcpy_ring",
             _ => "  -- ring fits the caches",
         };
-        println!("\n{group}  (frame {}, ring {} MiB, {} frames/iteration){note}", case.frame, case.ring >> 20, fpi);
-        println!("  {:<22} {:>12} {:>8} {:>12} {:>8}", "contender", "est ns/fr", "GB/s", "best ns/fr", "GB/s");
+        println!(
+            "\n{group}  (frame {}, ring {} MiB, {} frames/iteration){note}",
+            case.frame,
+            case.ring >> 20,
+            fpi
+        );
+        println!(
+            "  {:<22} {:>12} {:>8} {:>12} {:>8}",
+            "contender", "est ns/fr", "GB/s", "best ns/fr", "GB/s"
+        );
         for (id, t, b, _) in &rows {
             let gbs = |ns: f64| case.size as f64 / ns;
-            println!("  {:<22} {:>12.1} {:>8.2} {:>12.1} {:>8.2}", id, t, gbs(*t), b, gbs(*b));
+            println!(
+                "  {:<22} {:>12.1} {:>8.2} {:>12.1} {:>8.2}",
+                id,
+                t,
+                gbs(*t),
+                b,
+                gbs(*b)
+            );
         }
         let get = |id: &str| rows.iter().find(|r| r.0 == id).map(|r| (r.1, r.2));
         let median = |id: &str| rows.iter().find(|r| r.0 == id).map(|r| r.3);
         let fmt = |x: (f64, f64)| format!("{:.2}x ({:.2}x)", x.0, x.1);
         println!("  ratios, est (best):");
-        for sq in ["streamq", "streamq_nolat", "streamq_reserve", "streamq_reserve_nolat", "streamq_batch", "streamq_lean"] {
+        for sq in [
+            "streamq",
+            "streamq_nolat",
+            "streamq_reserve",
+            "streamq_reserve_nolat",
+            "streamq_batch",
+            "streamq_lean",
+        ] {
             let Some(t) = get(sq) else { continue };
             let mut line = format!("  {sq:<22}");
             if let Some(o) = get("crossbeam_bounded") {
@@ -555,10 +626,15 @@ fn print_summary(dir: &Path, since: SystemTime) {
         }
         // Issue 2's targets, for the shipping defaults (`streamq`), on the estimates.
         if let (Some(t), Some(tm)) = (get("streamq"), median("streamq")) {
-            let mut target = |name: String, value: (f64, f64), value_median: f64, threshold: f64, at_least: bool| {
-                let met = if at_least { value.0 >= threshold } else { value.0 <= threshold };
-                targets.push((name, value.0, value_median, value.1, met));
-            };
+            let mut target =
+                |name: String, value: (f64, f64), value_median: f64, threshold: f64, at_least: bool| {
+                    let met = if at_least {
+                        value.0 >= threshold
+                    } else {
+                        value.0 <= threshold
+                    };
+                    targets.push((name, value.0, value_median, value.1, met));
+                };
             match case.label {
                 "64B" => {
                     if let (Some(o), Some(om)) = (get("crossbeam_bounded"), median("crossbeam_bounded")) {
@@ -566,7 +642,13 @@ fn print_summary(dir: &Path, since: SystemTime) {
                         target(name, (o.0 / t.0, o.1 / t.1), om / tm, 2.0, true);
                     }
                     if let (Some(o), Some(om)) = (get("rtrb"), median("rtrb")) {
-                        target("64 B: speed vs rtrb >= 0.8x".into(), (o.0 / t.0, o.1 / t.1), om / tm, 0.8, true);
+                        target(
+                            "64 B: speed vs rtrb >= 0.8x".into(),
+                            (o.0 / t.0, o.1 / t.1),
+                            om / tm,
+                            0.8,
+                            true,
+                        );
                     }
                 }
                 "900KiB" => {
@@ -583,7 +665,14 @@ fn print_summary(dir: &Path, since: SystemTime) {
         println!("\n=== issue 2 targets (streamq = shipping defaults; judged on criterion's estimates) ===");
         println!("  {:<64} {:>7} {:>7} {:>7}", "target", "est", "median", "best");
         for (name, est, med, best, met) in &targets {
-            println!("  {:<64} {:>6.2}x {:>6.2}x {:>6.2}x  {}", name, est, med, best, if *met { "met" } else { "MISSED" });
+            println!(
+                "  {:<64} {:>6.2}x {:>6.2}x {:>6.2}x  {}",
+                name,
+                est,
+                med,
+                best,
+                if *met { "met" } else { "MISSED" }
+            );
         }
         println!(
             "  (2 shared cores: rtrb and crossbeam are bimodal from run to run on their own; \
@@ -613,12 +702,54 @@ fn benches(c: &mut Criterion) {
             .measurement_time(Duration::from_secs(2))
             .nresamples(20_000) // analysis time: 36 benchmarks on 2 cores
             .throughput(Throughput::Bytes(case.size as u64 * case.frames_per_iter));
-        bench_streamq(&mut g, case, "streamq", true, ProduceWith::Push, ConsumeWith::Peek);
-        bench_streamq(&mut g, case, "streamq_nolat", false, ProduceWith::Push, ConsumeWith::Peek);
-        bench_streamq(&mut g, case, "streamq_reserve", true, ProduceWith::Reserve, ConsumeWith::Peek);
-        bench_streamq(&mut g, case, "streamq_reserve_nolat", false, ProduceWith::Reserve, ConsumeWith::Peek);
-        bench_streamq(&mut g, case, "streamq_batch", true, ProduceWith::Push, ConsumeWith::Batch);
-        bench_streamq(&mut g, case, "streamq_lean", false, ProduceWith::PushAtLean, ConsumeWith::Peek);
+        bench_streamq(
+            &mut g,
+            case,
+            "streamq",
+            true,
+            ProduceWith::Push,
+            ConsumeWith::Peek,
+        );
+        bench_streamq(
+            &mut g,
+            case,
+            "streamq_nolat",
+            false,
+            ProduceWith::Push,
+            ConsumeWith::Peek,
+        );
+        bench_streamq(
+            &mut g,
+            case,
+            "streamq_reserve",
+            true,
+            ProduceWith::Reserve,
+            ConsumeWith::Peek,
+        );
+        bench_streamq(
+            &mut g,
+            case,
+            "streamq_reserve_nolat",
+            false,
+            ProduceWith::Reserve,
+            ConsumeWith::Peek,
+        );
+        bench_streamq(
+            &mut g,
+            case,
+            "streamq_batch",
+            true,
+            ProduceWith::Push,
+            ConsumeWith::Batch,
+        );
+        bench_streamq(
+            &mut g,
+            case,
+            "streamq_lean",
+            false,
+            ProduceWith::PushAtLean,
+            ConsumeWith::Peek,
+        );
         bench_crossbeam(&mut g, case);
         bench_rtrb(&mut g, case);
         bench_memcpy(&mut g, case);

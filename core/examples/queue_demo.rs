@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(batch) => batch,
             Err(PopTimeoutError::Disconnected) => break, // producer closed, all drained
             Err(PopTimeoutError::Timeout) => continue,
+            Err(e) => return Err(e.into()),
         };
         for (info, data) in batch.iter() {
             let seq = u64::from_le_bytes(data[..8].try_into()?);

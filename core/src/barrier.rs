@@ -83,7 +83,11 @@ mod imp {
         // lost wake-up.
         let ok = membarrier(libc::MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
             && membarrier(libc::MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
-        assert!(ok, "streamq: membarrier failed after registration: {}", std::io::Error::last_os_error());
+        assert!(
+            ok,
+            "streamq: membarrier failed after registration: {}",
+            std::io::Error::last_os_error()
+        );
     }
 
     pub(super) fn is_asymmetric() -> bool {

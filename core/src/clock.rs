@@ -3,12 +3,17 @@
 
 /// Nanoseconds of `CLOCK_MONOTONIC` (time since boot, not counting suspend on Linux).
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux,
     // so the call cannot fail and only writes `ts`.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     debug_assert_eq!(rc, 0);
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// Nanoseconds since the Unix epoch (wall clock), for file creation times.
@@ -58,8 +63,16 @@ impl HostClock {
             // Ticks per RENEW_NS, from the calibrated scale (raw ns when quanta fell back).
             let probe: u64 = 1 << 32;
             let ns = clock.delta_as_nanos(0, probe).max(1);
-            let renew_after = ((probe as u128 * Self::RENEW_NS as u128) / ns as u128).clamp(1, u64::MAX as u128) as u64;
-            let mut c = HostClock { clock, anchor_raw: 0, anchor_ns: 0, renew_after, ns_per_2_32_ticks: ns, last: 0 };
+            let renew_after =
+                ((probe as u128 * Self::RENEW_NS as u128) / ns as u128).clamp(1, u64::MAX as u128) as u64;
+            let mut c = HostClock {
+                clock,
+                anchor_raw: 0,
+                anchor_ns: 0,
+                renew_after,
+                ns_per_2_32_ticks: ns,
+                last: 0,
+            };
             c.renew();
             c
         }

@@ -21,14 +21,42 @@ pub enum OverflowPolicy {
     DropOldest,
 }
 
-/// Why a frame was dropped. Every drop is counted under exactly one reason.
+/// Why frames are missing: the reason of a queue's drop record and of a capture's GAP
+/// record (its on-disk code, `docs/FORMAT.md`). Every drop is counted under exactly one
+/// reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
+#[non_exhaustive]
 pub enum DropReason {
-    /// The new frame was refused because the queue was full.
-    Newest = 1,
-    /// An old, unread frame was evicted to make room for a new one.
-    Oldest = 2,
+    /// Code 1: the new frame was refused because the queue was full.
+    Newest,
+    /// Code 2: an old, unread frame was evicted to make room for a new one.
+    Oldest,
+    /// Code 3: the frames could not be written (the writer failed).
+    WriteError,
+    /// A code this version does not know (a capture from a newer writer).
+    Unknown(u8),
+}
+
+impl DropReason {
+    /// The on-disk code.
+    pub fn code(self) -> u8 {
+        match self {
+            DropReason::Newest => 1,
+            DropReason::Oldest => 2,
+            DropReason::WriteError => 3,
+            DropReason::Unknown(c) => c,
+        }
+    }
+
+    /// The reason for an on-disk code.
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            1 => DropReason::Newest,
+            2 => DropReason::Oldest,
+            3 => DropReason::WriteError,
+            c => DropReason::Unknown(c),
+        }
+    }
 }
 
 /// Callback invoked on every water-mark transition, on the thread whose push or pop
@@ -156,9 +184,33 @@ impl QueueConfig {
     }
 
     /// Checks the settings and returns (capacity, high, low) in bytes.
+    /// Every option with its value in canonical text (`docs/OPTIONS.md`): what a front
+    /// end shows as the effective configuration, identical whichever language set it.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        use crate::option_text::{ByteSize, format_duration};
+        let size = |b: usize| ByteSize(b as u64).to_string();
+        vec![
+            ("capacity", size(self.capacity)),
+            ("policy", self.policy.to_string()),
+            ("high_water", self.high_water.map_or("default".into(), size)),
+            ("low_water", self.low_water.map_or("default".into(), size)),
+            (
+                "max_frames",
+                self.max_frames.map_or("none".into(), |n| n.to_string()),
+            ),
+            (
+                "block_timeout",
+                self.block_timeout.map_or("none".into(), format_duration),
+            ),
+            ("prefault", self.prefault.to_string()),
+        ]
+    }
+
     pub(crate) fn resolve(&self) -> Result<(usize, usize, usize), BuildError> {
         if self.capacity == 0 {
-            return Err(BuildError::InvalidConfig("capacity must be greater than 0".into()));
+            return Err(BuildError::InvalidConfig(
+                "capacity must be greater than 0".into(),
+            ));
         }
         if self.capacity > (1usize << 40) {
             return Err(BuildError::InvalidConfig("capacity is larger than 1 TiB".into()));
@@ -177,7 +229,9 @@ impl QueueConfig {
             )));
         }
         if self.max_frames == Some(0) {
-            return Err(BuildError::InvalidConfig("max_frames must be greater than 0".into()));
+            return Err(BuildError::InvalidConfig(
+                "max_frames must be greater than 0".into(),
+            ));
         }
         Ok((cap, high, low))
     }

@@ -6,6 +6,7 @@ use std::fmt;
 /// Why [`Producer::push`](crate::Producer::push) (and its timeout / non-blocking forms)
 /// did not take the frame. The caller still owns its bytes: nothing was copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PushError {
     /// The queue is full and the policy is `FailFast` (or a non-blocking call was made).
     WouldBlock,
@@ -23,10 +24,14 @@ pub enum PushError {
     /// An error reported by the stage behind the queue (the writer); the frame was not
     /// taken. See the writer's error for the cause.
     Failed,
+    /// An [`Interrupt`](crate::Interrupt) the call watched was triggered while it
+    /// waited; nothing was taken or refused.
+    Interrupted,
 }
 
 /// Why [`Producer::reserve`](crate::Producer::reserve) gave no space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReserveError {
     /// The queue is full and the policy is `FailFast` (or a non-blocking call was made).
     WouldBlock,
@@ -50,6 +55,9 @@ pub enum ReserveError {
     },
     /// An error reported by the stage behind the queue (the writer).
     Failed,
+    /// An [`Interrupt`](crate::Interrupt) the call watched was triggered while it
+    /// waited; nothing was taken or refused.
+    Interrupted,
 }
 
 /// Why [`Reservation::commit_len`](crate::Reservation::commit_len) refused.
@@ -76,11 +84,15 @@ pub enum TryPopError {
 
 /// Why a pop with a timeout returned nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PopTimeoutError {
     /// No frame arrived before the timeout.
     Timeout,
     /// End of stream: producers gone and queue drained, or the consumer closed.
     Disconnected,
+    /// An [`Interrupt`](crate::Interrupt) the call watched was triggered while it
+    /// waited; nothing was taken or refused.
+    Interrupted,
 }
 
 /// Why a blocking pop returned nothing: end of stream.
@@ -89,15 +101,20 @@ pub struct PopError;
 
 /// Why a water-mark wait ended without the level falling below the low mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WaitError {
     /// The timeout passed first.
     Timeout,
     /// The queue was closed while waiting.
     Closed,
+    /// An [`Interrupt`](crate::Interrupt) the call watched was triggered while it
+    /// waited; nothing was taken or refused.
+    Interrupted,
 }
 
 /// Why a queue could not be built.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum BuildError {
     /// The configuration is inconsistent; the message says which setting.
     InvalidConfig(String),
@@ -115,6 +132,7 @@ impl fmt::Display for PushError {
                 write!(f, "frame of {len} bytes can never fit (largest is {max} bytes)")
             }
             PushError::Failed => f.write_str("the writer behind the queue has failed"),
+            PushError::Interrupted => f.write_str("interrupted while waiting"),
         }
     }
 }
@@ -132,6 +150,7 @@ impl fmt::Display for ReserveError {
                 write!(f, "frame of {len} bytes can never fit (largest is {max} bytes)")
             }
             ReserveError::Failed => f.write_str("the writer behind the queue has failed"),
+            ReserveError::Interrupted => f.write_str("interrupted while waiting"),
         }
     }
 }
@@ -160,6 +179,7 @@ impl fmt::Display for PopTimeoutError {
         match self {
             PopTimeoutError::Timeout => f.write_str("no frame before the timeout"),
             PopTimeoutError::Disconnected => f.write_str("end of stream"),
+            PopTimeoutError::Interrupted => f.write_str("interrupted while waiting"),
         }
     }
 }
@@ -175,6 +195,7 @@ impl fmt::Display for WaitError {
         match self {
             WaitError::Timeout => f.write_str("timed out waiting for the low water mark"),
             WaitError::Closed => f.write_str("queue closed while waiting"),
+            WaitError::Interrupted => f.write_str("interrupted while waiting"),
         }
     }
 }

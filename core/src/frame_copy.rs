@@ -91,9 +91,21 @@ mod tests {
 
     #[test]
     fn copies_every_length_and_alignment_exactly() {
-        let src: Vec<u8> = (0..STREAMING_THRESHOLD + 300).map(|i| (i * 7 + i / 251) as u8).collect();
+        let src: Vec<u8> = (0..STREAMING_THRESHOLD + 300)
+            .map(|i| (i * 7 + i / 251) as u8)
+            .collect();
         let mut buf = vec![0u8; STREAMING_THRESHOLD + 400];
-        for len in [0, 1, 63, 64, 65, 4096, STREAMING_THRESHOLD - 1, STREAMING_THRESHOLD, STREAMING_THRESHOLD + 129] {
+        for len in [
+            0,
+            1,
+            63,
+            64,
+            65,
+            4096,
+            STREAMING_THRESHOLD - 1,
+            STREAMING_THRESHOLD,
+            STREAMING_THRESHOLD + 129,
+        ] {
             for dst_off in [0usize, 1, 8, 17, 63] {
                 for src_off in [0usize, 3, 16] {
                     if src_off + len > src.len() || dst_off + len > buf.len() {
@@ -101,10 +113,24 @@ mod tests {
                     }
                     for streaming in [false, true] {
                         buf.fill(0xEE);
-                        copy_frame(&mut buf[dst_off..dst_off + len], &src[src_off..src_off + len], streaming);
-                        assert_eq!(&buf[dst_off..dst_off + len], &src[src_off..src_off + len], "len {len} dst+{dst_off} src+{src_off}");
-                        assert!(buf[..dst_off].iter().all(|&b| b == 0xEE), "wrote before the destination");
-                        assert!(buf[dst_off + len..].iter().all(|&b| b == 0xEE), "wrote past the destination");
+                        copy_frame(
+                            &mut buf[dst_off..dst_off + len],
+                            &src[src_off..src_off + len],
+                            streaming,
+                        );
+                        assert_eq!(
+                            &buf[dst_off..dst_off + len],
+                            &src[src_off..src_off + len],
+                            "len {len} dst+{dst_off} src+{src_off}"
+                        );
+                        assert!(
+                            buf[..dst_off].iter().all(|&b| b == 0xEE),
+                            "wrote before the destination"
+                        );
+                        assert!(
+                            buf[dst_off + len..].iter().all(|&b| b == 0xEE),
+                            "wrote past the destination"
+                        );
                     }
                 }
             }

@@ -37,11 +37,13 @@ mod error;
 pub mod format;
 mod frame_copy;
 mod memory;
+mod option_text;
 mod queue;
 pub mod reader;
 mod signal;
 mod stats;
 mod sync;
+mod wait;
 mod watermark;
 // The writer's threads use std primitives; loom models cover the queue protocol only.
 #[cfg(not(loom))]
@@ -51,13 +53,49 @@ pub use config::{DropReason, OverflowPolicy, QueueConfig, WaterMarkCallback};
 pub use error::{
     BuildError, CommitError, PopError, PopTimeoutError, PushError, ReserveError, TryPopError, WaitError,
 };
+pub use option_text::{
+    ByteSize, Compression, FsyncPolicy, OptionTextError, format_duration, has_time_unit, parse_duration,
+};
 pub use queue::{
     Batch, Consumer, Frame, FrameInfo, FrameRef, Gap, Producer, Pushed, Reservation, SharedProducer,
     SharedReservation, queue,
 };
 pub use stats::{LatencySummary, QueueStats};
+pub use wait::{Interrupt, PushOptions, Wait};
 pub use watermark::WaterMarkEvent;
+/// Test hooks, with the `testing` cargo feature only: the capture format's encoders and
+/// decoders (to craft and damage files) and the writer's I/O fault injector. Not part of
+/// the stable API.
+#[cfg(all(feature = "testing", not(loom)))]
+pub mod testing {
+    /// The capture format's encoders and decoders (`docs/FORMAT.md`).
+    pub mod format {
+        pub use crate::format::builder::CaptureBuilder;
+        pub use crate::format::crc::{header_crc, record_crc};
+        pub use crate::format::error::FormatError;
+        pub use crate::format::frame::{FrameMeta, encode_frame_header};
+        pub use crate::format::gap::Gap;
+        pub use crate::format::header::{FileHeader, MAX_METADATA_LEN};
+        pub use crate::format::index::{
+            DEFAULT_CHECKPOINT_BYTES, INDEX_ENTRY_LEN, IndexBuilder, IndexEntry, IndexRecord,
+            MAX_INDEX_ENTRIES,
+        };
+        pub use crate::format::record::{
+            DecodedRecord, RecordHeader, RecordKind, decode_record, padding, padding_len, record_len,
+            split_record,
+        };
+        pub use crate::format::stream_def::StreamDef;
+        pub use crate::format::trailer::{
+            FOOTER_LEN, FOOTER_MAGIC, StreamTotals, TRAILER_CLEAN_CLOSE, TRAILER_RECOVERED, Trailer,
+            decode_footer, encode_footer,
+        };
+        pub use crate::format::*;
+    }
+    pub use crate::writer::{Fault, FaultInjector};
+}
+
 #[cfg(not(loom))]
 pub use writer::{
-    CloseError, FsyncPolicy, StreamConfig, StreamProducer, Writer, WriterConfig, WriterError, WriterReport,
+    AddStreamError, CloseError, FlushError, StartError, StreamConfig, Writer, WriterConfig, WriterError,
+    WriterReport,
 };

@@ -184,7 +184,12 @@ impl RingMemory {
             }
         }
         let base = NonNull::new(p).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        Ok(RingMemory { base, backing: Backing::Heap, capacity, mask: mask_for(capacity) })
+        Ok(RingMemory {
+            base,
+            backing: Backing::Heap,
+            capacity,
+            mask: mask_for(capacity),
+        })
     }
 
     /// Whether both halves share physical pages (true on Linux with memfd).
@@ -197,7 +202,11 @@ impl RingMemory {
     /// The pointer is valid for reads and writes of up to `capacity` bytes.
     #[inline]
     pub(crate) fn ptr_at(&self, pos: u64) -> *mut u8 {
-        let off = if self.mask != 0 { pos & self.mask } else { pos % self.capacity as u64 } as usize;
+        let off = if self.mask != 0 {
+            pos & self.mask
+        } else {
+            pos % self.capacity as u64
+        } as usize;
         // SAFETY: off < capacity and the mapping spans 2 × capacity bytes.
         unsafe { self.base.as_ptr().add(off) }
     }
@@ -238,9 +247,16 @@ impl AnonymousMapping {
     pub(crate) fn new(len: usize, huge: bool) -> io::Result<Self> {
         let len = len.div_ceil(page_size()) * page_size();
         #[cfg(all(target_os = "linux", not(loom)))]
-        let huge = if huge { thp_page_size().filter(|&h| len >= h) } else { None };
+        let huge = if huge {
+            thp_page_size().filter(|&h| len >= h)
+        } else {
+            None
+        };
         #[cfg(not(all(target_os = "linux", not(loom))))]
-        let huge: Option<usize> = { let _ = huge; None };
+        let huge: Option<usize> = {
+            let _ = huge;
+            None
+        };
         // Over-allocate by one huge page so the usable range can start on a boundary.
         let map_len = len + huge.unwrap_or(0);
         // SAFETY: an anonymous private mapping with no address hint has no preconditions.
@@ -300,7 +316,10 @@ fn thp_page_size() -> Option<usize> {
             return None;
         }
         let size = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size").ok()?;
-        size.trim().parse::<usize>().ok().filter(|s| s.is_power_of_two() && *s >= page_size())
+        size.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|s| s.is_power_of_two() && *s >= page_size())
     })
 }
 
@@ -319,7 +338,11 @@ fn prefault_range(base: *mut u8, len: usize) {
 }
 
 fn mask_for(capacity: usize) -> u64 {
-    if capacity.is_power_of_two() { capacity as u64 - 1 } else { 0 }
+    if capacity.is_power_of_two() {
+        capacity as u64 - 1
+    } else {
+        0
+    }
 }
 
 impl Drop for RingMemory {
@@ -363,8 +386,15 @@ mod tests {
         let m = RingMemory::new(cap, true).unwrap();
         match thp_page_size() {
             Some(huge) => {
-                assert!(!m.is_double_mapped(), "THP available: anonymous huge-page ring expected");
-                assert_eq!(m.ptr_at(0) as usize % huge, 0, "ring starts on a huge-page boundary");
+                assert!(
+                    !m.is_double_mapped(),
+                    "THP available: anonymous huge-page ring expected"
+                );
+                assert_eq!(
+                    m.ptr_at(0) as usize % huge,
+                    0,
+                    "ring starts on a huge-page boundary"
+                );
             }
             None => assert!(m.is_double_mapped(), "no THP: the memfd mirror is used"),
         }

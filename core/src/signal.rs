@@ -26,7 +26,11 @@ pub(crate) struct Signal {
 impl Signal {
     pub(crate) fn new() -> Self {
         barrier::init();
-        Signal { waiters: AtomicUsize::new(0), lock: Mutex::new(()), cv: Condvar::new() }
+        Signal {
+            waiters: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+        }
     }
 
     /// Threads sleeping (or about to) on this signal now.

@@ -80,9 +80,19 @@ impl WaterMarks {
     pub(crate) fn update(&self, level: u64) -> bool {
         let above = self.above.load(Ordering::Relaxed);
         if !above && level >= self.high && self.high > 0 {
-            self.transition(false, WaterMarkEvent::AboveHigh { level: level as usize })
+            self.transition(
+                false,
+                WaterMarkEvent::AboveHigh {
+                    level: level as usize,
+                },
+            )
         } else if above && level <= self.low {
-            self.transition(true, WaterMarkEvent::BelowLow { level: level as usize })
+            self.transition(
+                true,
+                WaterMarkEvent::BelowLow {
+                    level: level as usize,
+                },
+            )
         } else {
             false
         }
@@ -92,7 +102,12 @@ impl WaterMarks {
     /// (too high): it must never push the state up.
     pub(crate) fn fall_to(&self, level: u64) -> bool {
         if level <= self.low && level < self.high && self.above.load(Ordering::Relaxed) {
-            self.transition(true, WaterMarkEvent::BelowLow { level: level as usize })
+            self.transition(
+                true,
+                WaterMarkEvent::BelowLow {
+                    level: level as usize,
+                },
+            )
         } else {
             false
         }
@@ -135,7 +150,9 @@ impl EventFd {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: fd was just created and is owned by nobody else.
-        Ok(Some(EventFd { fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) } }))
+        Ok(Some(EventFd {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+        }))
     }
 
     #[cfg(not(all(target_os = "linux", not(loom))))]
@@ -161,4 +178,3 @@ impl EventFd {
         }
     }
 }
-

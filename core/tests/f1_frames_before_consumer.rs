@@ -14,7 +14,10 @@ fn f1_frames_pushed_before_the_consumer_attaches_are_all_kept_in_order() {
     });
     producer.join().unwrap();
     // Only now does a consumer start reading.
-    let consumer = std::thread::spawn(move || rx.map(|f| u32::from_le_bytes(f.data.try_into().unwrap())).collect::<Vec<_>>());
+    let consumer = std::thread::spawn(move || {
+        rx.map(|f| u32::from_le_bytes(f.data.try_into().unwrap()))
+            .collect::<Vec<_>>()
+    });
     let got = consumer.join().unwrap();
     assert_eq!(got, (0..1000).collect::<Vec<_>>());
 }

@@ -21,10 +21,22 @@ fn hammer(policy: OverflowPolicy) -> streamq::QueueStats {
 
 #[test]
 fn f2_level_never_exceeds_the_budget_under_any_policy() {
-    for policy in [OverflowPolicy::Block, OverflowPolicy::FailFast, OverflowPolicy::DropNewest, OverflowPolicy::DropOldest] {
+    for policy in [
+        OverflowPolicy::Block,
+        OverflowPolicy::FailFast,
+        OverflowPolicy::DropNewest,
+        OverflowPolicy::DropOldest,
+    ] {
         let s = hammer(policy);
-        assert!(s.peak_level_bytes <= CAP as u64, "{policy:?}: peak {}", s.peak_level_bytes);
-        assert!(s.peak_level_bytes > CAP as u64 / 2, "{policy:?}: the ring was really filled");
+        assert!(
+            s.peak_level_bytes <= CAP as u64,
+            "{policy:?}: peak {}",
+            s.peak_level_bytes
+        );
+        assert!(
+            s.peak_level_bytes > CAP as u64 / 2,
+            "{policy:?}: the ring was really filled"
+        );
         // Every frame is accounted for: queued or counted as dropped, or refused back to
         // the caller.
         assert_eq!(
@@ -46,7 +58,14 @@ fn f2_the_process_does_not_grow_while_a_full_queue_is_pushed_forever() {
     // process's resident memory where it was.
     fn rss_kib() -> u64 {
         let s = std::fs::read_to_string("/proc/self/status").unwrap();
-        s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
+        s.lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
     }
     let (mut tx, _rx) = queue(QueueConfig::new(1 << 20).policy(OverflowPolicy::DropOldest)).unwrap();
     let frame = vec![3u8; 64 * 1024];
@@ -58,5 +77,8 @@ fn f2_the_process_does_not_grow_while_a_full_queue_is_pushed_forever() {
         tx.push(&frame).unwrap().seq();
     }
     let after = rss_kib();
-    assert!(after < before + 8 * 1024, "RSS grew from {before} KiB to {after} KiB");
+    assert!(
+        after < before + 8 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
 }

@@ -47,7 +47,10 @@ fn f3_dropping_the_consumer_closes_it_and_counts_discarded_frames() {
     assert_eq!(tx.push(b"x"), Err(PushError::Closed));
     let s = tx.stats();
     assert_eq!(s.frames_discarded, 5);
-    assert_eq!(s.frames_pushed, s.frames_popped + s.frames_dropped() + s.frames_discarded + s.frames_queued);
+    assert_eq!(
+        s.frames_pushed,
+        s.frames_popped + s.frames_dropped() + s.frames_discarded + s.frames_queued
+    );
 }
 
 #[test]

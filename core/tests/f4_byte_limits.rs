@@ -19,7 +19,10 @@ fn f4_capacity_counts_bytes_including_headers() {
     while tx.try_push(&[0u8; 16 * 1024]).is_ok() {
         big += 1;
     }
-    assert_eq!(big, 3, "three 16 KiB frames plus headers fit in 64 KiB, four do not");
+    assert_eq!(
+        big, 3,
+        "three 16 KiB frames plus headers fit in 64 KiB, four do not"
+    );
 }
 
 #[test]
@@ -35,7 +38,12 @@ fn f4_water_marks_are_in_bytes() {
 
 #[test]
 fn f4_an_optional_frame_count_cap_applies_as_well() {
-    let (mut tx, mut rx) = queue(QueueConfig::new(1 << 20).max_frames(10).policy(OverflowPolicy::FailFast)).unwrap();
+    let (mut tx, mut rx) = queue(
+        QueueConfig::new(1 << 20)
+            .max_frames(10)
+            .policy(OverflowPolicy::FailFast),
+    )
+    .unwrap();
     let mut n = 0;
     while tx.try_push(&[0u8; 4]).is_ok() {
         n += 1;

@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
-use streamq::format::*;
+use streamq::DropReason;
 use streamq::reader::{Reader, Record};
+use streamq::testing::format::*;
 
 fn meta_kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -111,10 +112,10 @@ fn each_record_kind_roundtrips() {
 
     // GAP
     for reason in [
-        GapReason::DroppedNewest,
-        GapReason::DroppedOldest,
-        GapReason::WriteError,
-        GapReason::Unknown(77),
+        DropReason::Newest,
+        DropReason::Oldest,
+        DropReason::WriteError,
+        DropReason::Unknown(77),
     ] {
         let g = Gap {
             stream_id: 2,
@@ -126,7 +127,7 @@ fn each_record_kind_roundtrips() {
         let rec = g.encode();
         assert_eq!(rec.len(), 64);
         assert_eq!(decode_record(&rec).unwrap(), (DecodedRecord::Gap(g), 64));
-        assert_eq!(GapReason::from_code(reason.code()), reason);
+        assert_eq!(DropReason::from_code(reason.code()), reason);
     }
 
     // INDEX
@@ -211,7 +212,7 @@ fn index_builder_checkpoints_and_totals() {
         stream_id: 1,
         first_seq: 10,
         count: 4,
-        reason: GapReason::DroppedOldest,
+        reason: DropReason::Oldest,
         host_ts_ns: 999,
     };
     b.note_gap(&gap, off + rec.len() as u64);
@@ -282,7 +283,7 @@ fn fill<W: Write>(b: &mut CaptureBuilder<W>, seq0: u64, n_depth: u64, want: &mut
                 stream_id: DEPTH,
                 first_seq: seq,
                 count: 2,
-                reason: GapReason::DroppedNewest,
+                reason: DropReason::Newest,
                 host_ts_ns: dts + 1,
             };
             b.add_gap(&g).unwrap();
@@ -382,10 +383,7 @@ fn synthetic_capture_reads_back_bit_exact() {
         let r = Reader::open(&path).unwrap();
         assert!(r.is_clean());
         let seg = r.segment_infos().next().unwrap();
-        assert!(
-            seg.indexed,
-            "checkpoint {checkpoint}: opened from the index"
-        );
+        assert!(seg.indexed, "checkpoint {checkpoint}: opened from the index");
         assert_eq!(seg.header, header());
         assert_eq!(got(&r), want);
         assert_eq!(r.frame_count(), want.len());
@@ -410,10 +408,7 @@ fn synthetic_capture_reads_back_bit_exact() {
 
         // streams
         let s = r.streams();
-        assert_eq!(
-            s.iter().map(|s| s.id).collect::<Vec<_>>(),
-            [DEPTH, COLOR, IMU]
-        );
+        assert_eq!(s.iter().map(|s| s.id).collect::<Vec<_>>(), [DEPTH, COLOR, IMU]);
         let depth = r.stream(DEPTH).unwrap();
         assert_eq!(depth.def.as_ref().unwrap().get("units"), Some("mm"));
         assert_eq!(depth.def.as_ref().unwrap().media_type, "depth/u16");
@@ -429,9 +424,9 @@ fn synthetic_capture_reads_back_bit_exact() {
         // gaps are visible
         let gaps: Vec<_> = r.gaps().collect();
         assert_eq!(gaps.len(), 1);
-        assert_eq!(gaps[0].gap.first_seq, 3);
-        assert_eq!(gaps[0].gap.count, 2);
-        assert_eq!(gaps[0].gap.reason, GapReason::DroppedNewest);
+        assert_eq!(gaps[0].first_seq, 3);
+        assert_eq!(gaps[0].count, 2);
+        assert_eq!(gaps[0].reason, DropReason::Newest);
         assert!(r.records().any(|x| matches!(x, Record::Gap(_))));
 
         // one stream
@@ -439,10 +434,7 @@ fn synthetic_capture_reads_back_bit_exact() {
         assert_eq!(imu, (0..48).collect::<Vec<_>>());
 
         // merged order: device ts, then host ts, then file order
-        let merged: Vec<(u64, u64)> = r
-            .iter_merged()
-            .map(|f| (f.device_ts_ns, f.host_ts_ns))
-            .collect();
+        let merged: Vec<(u64, u64)> = r.iter_merged().map(|f| (f.device_ts_ns, f.host_ts_ns)).collect();
         assert_eq!(merged.len(), want.len());
         assert!(merged.windows(2).all(|w| w[0] <= w[1]));
         // depth (hts +500) and imu (hts +900) share device ts: depth first
@@ -459,10 +451,7 @@ fn synthetic_capture_reads_back_bit_exact() {
         let t = 5 * 33_000_000 + 1;
         let f = r.seek_time(t).next().unwrap();
         assert!(f.device_ts_ns >= t);
-        assert_eq!(
-            r.seek_time(t).count(),
-            merged.iter().filter(|m| m.0 >= t).count()
-        );
+        assert_eq!(r.seek_time(t).count(), merged.iter().filter(|m| m.0 >= t).count());
         assert_eq!(r.seek_time(0).count(), want.len());
         assert_eq!(r.seek_time(u64::MAX).count(), 0);
         let f = r.seek_stream_time(COLOR, t).next().unwrap();

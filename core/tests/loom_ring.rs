@@ -20,6 +20,7 @@
 #![cfg(loom)]
 
 use loom::thread;
+use streamq::Wait;
 use streamq::{OverflowPolicy, PopError, PushError, Pushed, QueueConfig, TryPopError, queue};
 
 /// Ring bytes of one frame of 1..=8 payload bytes.
@@ -232,7 +233,7 @@ fn loom_wait_below_low_wakes_when_the_consumer_drains() {
         }
         assert!(tx.is_above_high_water());
         let waiter = thread::spawn(move || {
-            let r = tx.wait_below_low(None);
+            let r = tx.wait_below_low(Wait::Forever, None);
             (r, tx.is_above_high_water())
         });
         for _ in 0..2 {
@@ -256,7 +257,7 @@ fn loom_a_producer_waiting_below_low_after_its_own_pushes_is_woken() {
             for k in 0..2 {
                 assert!(tx.push(&frame(0, k)).unwrap().is_queued());
             }
-            tx.wait_below_low(None)
+            tx.wait_below_low(Wait::Forever, None)
         });
         for _ in 0..2 {
             rx.pop().unwrap();
@@ -290,7 +291,11 @@ fn loom_a_producer_blocked_above_high_water_is_woken_and_the_marks_fall() {
         let s = rx.stats();
         assert_eq!((s.frames_pushed, s.frames_popped, s.level_bytes), (3, 3, 0));
         // At least one frame was queued at some point and never more than two fit.
-        assert!(s.peak_level_bytes >= SLOT as u64 && s.peak_level_bytes <= 2 * SLOT as u64, "peak {}", s.peak_level_bytes);
+        assert!(
+            s.peak_level_bytes >= SLOT as u64 && s.peak_level_bytes <= 2 * SLOT as u64,
+            "peak {}",
+            s.peak_level_bytes
+        );
         // Every rise above high water was followed by the fall (the ring ends empty).
         assert_eq!(s.water_mark_transitions % 2, 0);
     });

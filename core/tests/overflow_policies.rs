@@ -2,6 +2,7 @@
 //! reason, gap records match, nothing lost silently.
 
 use std::time::{Duration, Instant};
+use streamq::{PushOptions, Wait};
 
 use streamq::{DropReason, OverflowPolicy, PushError, Pushed, QueueConfig, ReserveError, queue};
 
@@ -24,7 +25,9 @@ fn fail_fast_returns_would_block_and_keeps_queued_frames() {
     let s = rx.stats();
     assert_eq!(s.frames_dropped(), 0);
     assert!(s.pushes_refused >= 2);
-    let got: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok()).map(|f| f.info.seq).collect();
+    let got: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok())
+        .map(|f| f.info.seq)
+        .collect();
     assert_eq!(got, (0..n).collect::<Vec<_>>());
 }
 
@@ -32,7 +35,13 @@ fn fail_fast_returns_would_block_and_keeps_queued_frames() {
 fn block_times_out_then_succeeds_once_the_consumer_frees_room() {
     let (mut tx, mut rx, _) = filled(OverflowPolicy::Block);
     let t0 = Instant::now();
-    assert_eq!(tx.push_timeout(&[0u8; 400], Duration::from_millis(30)), Err(PushError::Timeout));
+    assert_eq!(
+        tx.push_with(
+            &[0u8; 400],
+            &PushOptions::new().wait(Wait::Timeout(Duration::from_millis(30)))
+        ),
+        Err(PushError::Timeout)
+    );
     assert!(t0.elapsed() >= Duration::from_millis(30));
     let t = std::thread::spawn(move || {
         let r = tx.push(&[9u8; 400]); // waits for room, no timeout
@@ -50,8 +59,7 @@ fn block_times_out_then_succeeds_once_the_consumer_frees_room() {
 
 #[test]
 fn block_with_a_configured_timeout_applies_it_to_push() {
-    let (mut tx, _rx) =
-        queue(QueueConfig::new(4096).block_timeout(Some(Duration::from_millis(10)))).unwrap();
+    let (mut tx, _rx) = queue(QueueConfig::new(4096).block_timeout(Some(Duration::from_millis(10)))).unwrap();
     while tx.try_push(&[0u8; 1000]).is_ok() {}
     assert_eq!(tx.push(&[0u8; 1000]), Err(PushError::Timeout));
     assert!(matches!(tx.reserve(1000), Err(ReserveError::Timeout)));
@@ -69,11 +77,16 @@ fn drop_newest_refuses_new_frames_and_records_their_sequence_as_a_gap() {
     let s = rx.stats();
     assert_eq!(s.frames_dropped_newest, 4);
     assert_eq!(s.frames_dropped_oldest, 0);
-    let frames: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok()).map(|f| f.info.seq).collect();
+    let frames: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok())
+        .map(|f| f.info.seq)
+        .collect();
     assert_eq!(*frames.last().unwrap(), n + 4);
     let gaps = rx.take_gaps(u64::MAX);
     assert_eq!(gaps.len(), 1);
-    assert_eq!((gaps[0].first_seq, gaps[0].count, gaps[0].reason), (n, 4, DropReason::Newest));
+    assert_eq!(
+        (gaps[0].first_seq, gaps[0].count, gaps[0].reason),
+        (n, 4, DropReason::Newest)
+    );
 }
 
 #[test]
@@ -84,13 +97,25 @@ fn drop_oldest_evicts_unread_frames_and_keeps_the_newest() {
     }
     let s = rx.stats();
     assert_eq!(s.frames_dropped_oldest, 3);
-    let seqs: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok()).map(|f| f.info.seq).collect();
-    assert_eq!(seqs, (3..n + 3).collect::<Vec<_>>(), "the three oldest were evicted");
+    let seqs: Vec<u64> = std::iter::from_fn(|| rx.try_pop().ok())
+        .map(|f| f.info.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        (3..n + 3).collect::<Vec<_>>(),
+        "the three oldest were evicted"
+    );
     let gaps = rx.take_gaps(u64::MAX);
     assert_eq!(gaps.len(), 1);
-    assert_eq!((gaps[0].first_seq, gaps[0].count, gaps[0].reason), (0, 3, DropReason::Oldest));
+    assert_eq!(
+        (gaps[0].first_seq, gaps[0].count, gaps[0].reason),
+        (0, 3, DropReason::Oldest)
+    );
     let s = rx.stats();
-    assert_eq!(s.frames_pushed, s.frames_popped + s.frames_dropped() + s.frames_queued);
+    assert_eq!(
+        s.frames_pushed,
+        s.frames_popped + s.frames_dropped() + s.frames_queued
+    );
 }
 
 #[test]
@@ -109,7 +134,10 @@ fn drop_oldest_never_evicts_a_frame_the_consumer_is_reading() {
     assert!(tx.push(&[0xEE; 400]).unwrap().is_queued());
     let s = rx.stats();
     assert_eq!(s.frames_dropped_newest, 1);
-    assert_eq!(s.frames_pushed, s.frames_popped + s.frames_dropped() + s.frames_queued);
+    assert_eq!(
+        s.frames_pushed,
+        s.frames_popped + s.frames_dropped() + s.frames_queued
+    );
 }
 
 #[test]
@@ -130,7 +158,11 @@ fn gaps_are_reported_in_order_and_merged_per_run() {
         expect.push((first, round + 1));
         while rx.try_pop().is_ok() {}
     }
-    let gaps: Vec<(u64, u64)> = rx.take_gaps(u64::MAX).iter().map(|g| (g.first_seq, g.count)).collect();
+    let gaps: Vec<(u64, u64)> = rx
+        .take_gaps(u64::MAX)
+        .iter()
+        .map(|g| (g.first_seq, g.count))
+        .collect();
     assert_eq!(gaps, expect);
 }
 
@@ -141,8 +173,17 @@ fn a_shared_producer_under_fail_fast_never_waits() {
     while tx.try_push(&[0u8; 1000]).is_ok() {}
     // Each of these used to wait for room under FailFast.
     assert_eq!(tx.push(&[0u8; 1000]), Err(PushError::WouldBlock));
-    assert_eq!(tx.push_at(&[0u8; 1000], 5), Err(PushError::WouldBlock));
-    assert_eq!(tx.push_timeout(&[0u8; 1000], Duration::from_secs(60)), Err(PushError::WouldBlock));
+    assert_eq!(
+        tx.push_with(&[0u8; 1000], &PushOptions::new().device_ts_ns(5)),
+        Err(PushError::WouldBlock)
+    );
+    assert_eq!(
+        tx.push_with(
+            &[0u8; 1000],
+            &PushOptions::new().wait(Wait::Timeout(Duration::from_secs(60)))
+        ),
+        Err(PushError::WouldBlock)
+    );
     assert!(matches!(tx.reserve(1000), Err(ReserveError::WouldBlock)));
     assert!(matches!(tx.try_reserve(1000), Err(ReserveError::WouldBlock)));
 }
@@ -152,7 +193,27 @@ fn a_shared_producer_under_block_times_out_outside_its_lock() {
     let (tx, _rx) = queue(QueueConfig::new(4096)).unwrap();
     let tx = tx.into_shared();
     while tx.try_push(&[0u8; 1000]).is_ok() {}
-    assert!(matches!(tx.reserve_timeout(1000, Duration::from_millis(10)), Err(ReserveError::Timeout)));
-    assert_eq!(tx.push_at_timeout(&[0u8; 1000], 1, Duration::from_millis(10)), Err(PushError::Timeout));
-    assert_eq!(tx.try_push_at(&[0u8; 1000], 1), Err(PushError::WouldBlock));
+    assert!(matches!(
+        tx.reserve_with(
+            1000,
+            &PushOptions::new().wait(Wait::Timeout(Duration::from_millis(10)))
+        ),
+        Err(ReserveError::Timeout)
+    ));
+    assert_eq!(
+        tx.push_with(
+            &[0u8; 1000],
+            &PushOptions::new()
+                .device_ts_ns(1)
+                .wait(Wait::Timeout(Duration::from_millis(10)))
+        ),
+        Err(PushError::Timeout)
+    );
+    assert_eq!(
+        tx.push_with(
+            &[0u8; 1000],
+            &PushOptions::new().device_ts_ns(1).wait(Wait::Never)
+        ),
+        Err(PushError::WouldBlock)
+    );
 }

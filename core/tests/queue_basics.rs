@@ -1,6 +1,7 @@
 //! Push / reserve / commit / abort / pop / peek / batch on one thread.
 
 use std::time::Duration;
+use streamq::PushOptions;
 
 use streamq::{CommitError, PushError, Pushed, QueueConfig, ReserveError, TryPopError, queue};
 
@@ -8,14 +9,24 @@ use streamq::{CommitError, PushError, Pushed, QueueConfig, ReserveError, TryPopE
 fn push_then_pop_keeps_bytes_sequence_and_timestamps() {
     let (mut tx, mut rx) = queue(QueueConfig::new(1 << 16)).unwrap();
     assert_eq!(tx.push(b"abc").unwrap(), Pushed::Queued { seq: 0 });
-    assert_eq!(tx.push_at(b"defg", 1234).unwrap(), Pushed::Queued { seq: 1 });
+    assert_eq!(
+        tx.push_with(b"defg", &PushOptions::new().device_ts_ns(1234))
+            .unwrap(),
+        Pushed::Queued { seq: 1 }
+    );
     let a = rx.pop().unwrap();
     assert_eq!(a.data, b"abc");
     assert_eq!(a.info.seq, 0);
-    assert_eq!(a.info.timestamp_ns, a.info.host_time_ns, "no device time given: host time used");
+    assert_eq!(
+        a.info.device_ts_ns, a.info.host_ts_ns,
+        "no device time given: host time used"
+    );
     let b = rx.pop().unwrap();
-    assert_eq!((b.data.as_slice(), b.info.seq, b.info.timestamp_ns), (&b"defg"[..], 1, 1234));
-    assert!(b.info.host_time_ns >= a.info.host_time_ns);
+    assert_eq!(
+        (b.data.as_slice(), b.info.seq, b.info.device_ts_ns),
+        (&b"defg"[..], 1, 1234)
+    );
+    assert!(b.info.host_ts_ns >= a.info.host_ts_ns);
     assert_eq!(rx.try_pop(), Err(TryPopError::Empty));
 }
 
@@ -52,7 +63,7 @@ fn reserve_commit_writes_in_place() {
     assert_eq!(r.commit_at(99), 0);
     let f = rx.try_peek().unwrap();
     assert_eq!(f.data(), b"hello");
-    assert_eq!(f.info().timestamp_ns, 99);
+    assert_eq!(f.info().device_ts_ns, 99);
 }
 
 #[test]
@@ -79,7 +90,13 @@ fn commit_len_publishes_a_prefix_and_refuses_more_than_reserved() {
     r.commit_len(3, None).unwrap();
     assert_eq!(rx.pop().unwrap().data, b"abc");
     let r = tx.reserve(10).unwrap();
-    assert_eq!(r.commit_len(11, None), Err(CommitError::TooLong { len: 11, reserved: 10 }));
+    assert_eq!(
+        r.commit_len(11, None),
+        Err(CommitError::TooLong {
+            len: 11,
+            reserved: 10
+        })
+    );
 }
 
 #[test]
@@ -121,7 +138,10 @@ fn batches_respect_frame_and_byte_limits() {
 #[test]
 fn pop_timeout_times_out_on_an_empty_queue() {
     let (_tx, mut rx) = queue(QueueConfig::new(4096)).unwrap();
-    assert_eq!(rx.pop_timeout(Duration::from_millis(20)), Err(streamq::PopTimeoutError::Timeout));
+    assert_eq!(
+        rx.pop_timeout(Duration::from_millis(20)),
+        Err(streamq::PopTimeoutError::Timeout)
+    );
 }
 
 #[test]
@@ -149,7 +169,9 @@ fn producer_close_is_seen_by_blocked_consumer() {
 fn invalid_configurations_are_refused_with_a_reason() {
     let e = queue(QueueConfig::new(0)).err().unwrap();
     assert!(e.to_string().contains("capacity"));
-    let e = queue(QueueConfig::new(4096).high_water(100).low_water(200)).err().unwrap();
+    let e = queue(QueueConfig::new(4096).high_water(100).low_water(200))
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("low water"));
     let e = queue(QueueConfig::new(4096).high_water(1 << 20)).err().unwrap();
     assert!(e.to_string().contains("high water"));

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use streamq::PushOptions;
 
 use proptest::prelude::*;
 use streamq::{
@@ -236,8 +237,8 @@ fn check_frame(
     prop_assert_eq!(info.seq, want.seq, "FIFO order / sequence");
     prop_assert_eq!(data, &want.data[..], "content of frame {}", want.seq);
     match want.ts {
-        Some(ts) => prop_assert_eq!(info.timestamp_ns, ts),
-        None => prop_assert_eq!(info.timestamp_ns, info.host_time_ns),
+        Some(ts) => prop_assert_eq!(info.device_ts_ns, ts),
+        None => prop_assert_eq!(info.device_ts_ns, info.host_ts_ns),
     }
     if let Some(l) = *last {
         prop_assert!(info.seq > l, "sequence went from {} to {}", l, info.seq);
@@ -318,7 +319,7 @@ impl Harness {
                     PushKind::Push if block => tx.try_push(&data),
                     PushKind::Push => tx.push(&data),
                     PushKind::PushAt if block => tx.try_push(&data), // no try_push_at: host time
-                    _ => tx.push_at(&data, ts.unwrap()),
+                    _ => tx.push_with(&data, &PushOptions::new().device_ts_ns(ts.unwrap())),
                 };
                 let ts = if block { None } else { ts };
                 match m.admit(len) {
@@ -342,7 +343,9 @@ impl Harness {
                         let mut res = match r {
                             Ok(res) => res,
                             Err(e) => {
-                                return Err(TestCaseError::fail(format!("reserve({len}) = {e:?}, want room")));
+                                return Err(TestCaseError::fail(format!(
+                                    "reserve({len}) = {e:?}, want room"
+                                )));
                             }
                         };
                         prop_assert_eq!(res.len(), len);

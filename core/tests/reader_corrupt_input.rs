@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use streamq::format::*;
+use streamq::DropReason;
 use streamq::reader::{Reader, ReaderError, recover};
+use streamq::testing::format::*;
 
 fn valid_capture(finish: bool) -> Vec<u8> {
     let mut b = CaptureBuilder::with_checkpoint_bytes(
@@ -15,10 +16,8 @@ fn valid_capture(finish: bool) -> Vec<u8> {
         300,
     )
     .unwrap();
-    b.add_stream(&StreamDef::new(1, "depth", "depth/u16"))
-        .unwrap();
-    b.add_stream(&StreamDef::new(2, "color", "color/rgb8"))
-        .unwrap();
+    b.add_stream(&StreamDef::new(1, "depth", "depth/u16")).unwrap();
+    b.add_stream(&StreamDef::new(2, "color", "color/rgb8")).unwrap();
     for seq in 0..12u64 {
         let p: Vec<u8> = (0..(16 + seq as usize * 5))
             .map(|i| (i as u64 * 31 + seq) as u8)
@@ -30,7 +29,7 @@ fn valid_capture(finish: bool) -> Vec<u8> {
                 stream_id: 2,
                 first_seq: 6,
                 count: 1,
-                reason: GapReason::DroppedNewest,
+                reason: DropReason::Newest,
                 host_ts_ns: 61,
             })
             .unwrap();
@@ -92,11 +91,7 @@ fn exercise(path: &Path) {
     let _ = r.records().count();
     let _ = r.gaps().count();
     assert_eq!(r.iter_merged().count(), n);
-    let per_stream: usize = r
-        .streams()
-        .iter()
-        .map(|s| r.iter_stream(s.id).count())
-        .sum();
+    let per_stream: usize = r.streams().iter().map(|s| r.iter_stream(s.id).count()).sum();
     assert_eq!(per_stream, n);
     let _ = r.seek_seq(1, 5).count();
     let _ = r.seek_time(50).count();
@@ -276,10 +271,7 @@ fn flipped_payload_bit_is_corrupt_and_rest_readable() {
     let bad: Vec<_> = r.frames().filter(|f| f.data().is_err()).collect();
     assert_eq!(bad.len(), 1);
     assert_eq!((bad[0].stream_id, bad[0].seq), (1, victim_seq));
-    assert!(matches!(
-        bad[0].data().unwrap_err(),
-        ReaderError::Corrupt { .. }
-    ));
+    assert!(matches!(bad[0].data().unwrap_err(), ReaderError::Corrupt { .. }));
     let v = r.verify();
     assert_eq!(v.corrupt, 1);
     assert_eq!(v.truncated_bytes, 0);

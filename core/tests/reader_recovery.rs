@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use streamq::format::*;
+use streamq::DropReason;
 use streamq::reader::{Reader, ReaderError, recover};
+use streamq::testing::format::*;
 
 fn header() -> FileHeader {
     FileHeader::new(42, vec![("sensor".into(), "test".into())])
@@ -13,17 +14,15 @@ fn header() -> FileHeader {
 /// the end offset of every record and, per record end, whether it was a frame.
 fn capture(n: u64, finish: bool) -> Vec<u8> {
     let mut b = CaptureBuilder::with_checkpoint_bytes(Vec::new(), &header(), 400).unwrap();
-    b.add_stream(&StreamDef::new(1, "depth", "depth/u16"))
-        .unwrap();
-    b.add_stream(&StreamDef::new(2, "imu", "imu/f32x6"))
-        .unwrap();
+    b.add_stream(&StreamDef::new(1, "depth", "depth/u16")).unwrap();
+    b.add_stream(&StreamDef::new(2, "imu", "imu/f32x6")).unwrap();
     for seq in 0..n {
         if seq == 4 {
             b.add_gap(&Gap {
                 stream_id: 1,
                 first_seq: 4,
                 count: 1,
-                reason: GapReason::DroppedOldest,
+                reason: DropReason::Oldest,
                 host_ts_ns: 5,
             })
             .unwrap();
@@ -34,11 +33,8 @@ fn capture(n: u64, finish: bool) -> Vec<u8> {
                 .unwrap();
         }
         let p = [seq as u8; 24];
-        b.add_frame(
-            &FrameMeta::raw(2, seq, seq * 100 + 50, seq * 100 + 51, 24),
-            &p,
-        )
-        .unwrap();
+        b.add_frame(&FrameMeta::raw(2, seq, seq * 100 + 50, seq * 100 + 51, 24), &p)
+            .unwrap();
     }
     if finish {
         b.finish(999).unwrap()
@@ -230,10 +226,7 @@ fn recover_keeps_mid_file_damage_and_marks_trailer() {
     assert!(v.clean_close);
     assert_eq!(v.corrupt, 1);
     assert_eq!(v.truncated_bytes, 0);
-    assert!(
-        v.unexplained_missing >= 1,
-        "the damaged frame is a missing seq"
-    );
+    assert!(v.unexplained_missing >= 1, "the damaged frame is a missing seq");
     drop(r);
 
     // the trailer says "recovered"

@@ -13,7 +13,17 @@ const CAP: usize = 32 << 20;
 /// Frame `seq`'s length and content are derived from `seq`, so the consumer can check.
 fn frame_len(seq: u64) -> usize {
     // A mix of tiny, page-ish, just-under / over the streaming threshold, and multi-MiB.
-    const LENS: [usize; 9] = [1, 63, 4096, 255 * 1024, 256 * 1024, 256 * 1024 + 17, 900 * 1024, 3 << 20, 5 * 1024 * 1024 + 3];
+    const LENS: [usize; 9] = [
+        1,
+        63,
+        4096,
+        255 * 1024,
+        256 * 1024,
+        256 * 1024 + 17,
+        900 * 1024,
+        3 << 20,
+        5 * 1024 * 1024 + 3,
+    ];
     LENS[(seq.wrapping_mul(7) % LENS.len() as u64) as usize]
 }
 

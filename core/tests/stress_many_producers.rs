@@ -10,7 +10,11 @@ use std::collections::HashMap;
 use streamq::{OverflowPolicy, QueueConfig, queue};
 
 const PRODUCERS: u32 = 4;
-const FRAMES: u32 = if cfg!(debug_assertions) { 100_000 } else { 1_000_000 };
+const FRAMES: u32 = if cfg!(debug_assertions) {
+    100_000
+} else {
+    1_000_000
+};
 
 /// Frame layout: producer id (4 bytes), per-producer index (4 bytes), payload whose
 /// bytes derive from both, then a 4-byte checksum of everything before it.
@@ -32,8 +36,15 @@ fn make_frame(producer: u32, index: u32, buf: &mut Vec<u8>) {
 fn check_frame(data: &[u8]) -> (u32, u32) {
     assert!(data.len() >= 12, "short frame");
     let (body, sum) = data.split_at(data.len() - 4);
-    assert_eq!(crc32c::crc32c(body), u32::from_le_bytes(sum.try_into().unwrap()), "corrupt frame");
-    (u32::from_le_bytes(data[0..4].try_into().unwrap()), u32::from_le_bytes(data[4..8].try_into().unwrap()))
+    assert_eq!(
+        crc32c::crc32c(body),
+        u32::from_le_bytes(sum.try_into().unwrap()),
+        "corrupt frame"
+    );
+    (
+        u32::from_le_bytes(data[0..4].try_into().unwrap()),
+        u32::from_le_bytes(data[4..8].try_into().unwrap()),
+    )
 }
 
 fn run(policy: OverflowPolicy) -> (streamq::QueueStats, HashMap<u32, Vec<u32>>, u64) {
@@ -80,7 +91,10 @@ fn stress_block_policy_loses_duplicates_and_reorders_nothing() {
     for p in 0..PRODUCERS {
         let got = &seen[&p];
         assert_eq!(got.len(), FRAMES as usize, "producer {p}");
-        assert!(got.iter().enumerate().all(|(k, &i)| k as u32 == i), "producer {p} in order, no dup");
+        assert!(
+            got.iter().enumerate().all(|(k, &i)| k as u32 == i),
+            "producer {p} in order, no dup"
+        );
     }
     assert_eq!(stats.frames_popped, (PRODUCERS * FRAMES) as u64);
 }
@@ -88,10 +102,17 @@ fn stress_block_policy_loses_duplicates_and_reorders_nothing() {
 fn check_drops(policy: OverflowPolicy) {
     let (stats, seen, dropped_newest_seen_by_producers) = run(policy);
     let delivered: u64 = seen.values().map(|v| v.len() as u64).sum();
-    assert_eq!(delivered + stats.frames_dropped(), (PRODUCERS * FRAMES) as u64, "{stats:?}");
+    assert_eq!(
+        delivered + stats.frames_dropped(),
+        (PRODUCERS * FRAMES) as u64,
+        "{stats:?}"
+    );
     assert_eq!(stats.frames_dropped_newest, dropped_newest_seen_by_producers);
     for (p, got) in &seen {
-        assert!(got.windows(2).all(|w| w[0] < w[1]), "producer {p}: increasing, no duplicates");
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "producer {p}: increasing, no duplicates"
+        );
     }
 }
 

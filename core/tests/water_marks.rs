@@ -3,11 +3,16 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use streamq::Wait;
 
 use streamq::{QueueConfig, WaitError, WaterMarkEvent, queue};
 
 fn poll_readable(fd: i32, timeout_ms: i32) -> bool {
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
     n == 1 && p.revents & libc::POLLIN != 0
@@ -55,9 +60,12 @@ fn wait_below_low_blocks_until_the_consumer_drains() {
         tx.push(&[0u8; 1000]).unwrap().seq();
     }
     assert!(tx.is_above_high_water());
-    assert_eq!(tx.wait_below_low(Some(Duration::from_millis(10))), Err(WaitError::Timeout));
+    assert_eq!(
+        tx.wait_below_low(Wait::Timeout(Duration::from_millis(10)), None),
+        Err(WaitError::Timeout)
+    );
     let t = std::thread::spawn(move || {
-        let r = tx.wait_below_low(None);
+        let r = tx.wait_below_low(Wait::Forever, None);
         (r, tx.is_above_high_water())
     });
     for _ in 0..5 {
@@ -71,7 +79,7 @@ fn wait_below_low_returns_closed_when_the_consumer_goes() {
     let cfg = QueueConfig::new(16 * 1024).high_water(1032).low_water(0);
     let (mut tx, rx) = queue(cfg).unwrap();
     tx.push(&[0u8; 1000]).unwrap().seq();
-    let t = std::thread::spawn(move || tx.wait_below_low(None));
+    let t = std::thread::spawn(move || tx.wait_below_low(Wait::Forever, None));
     drop(rx);
     assert_eq!(t.join().unwrap(), Err(WaitError::Closed));
 }
@@ -98,7 +106,10 @@ fn eventfd_polls_readable_on_each_transition() {
 
 #[test]
 fn a_panicking_callback_does_not_break_the_queue() {
-    let cfg = QueueConfig::new(8192).high_water(1032).low_water(0).on_water_mark(|_| panic!("user bug"));
+    let cfg = QueueConfig::new(8192)
+        .high_water(1032)
+        .low_water(0)
+        .on_water_mark(|_| panic!("user bug"));
     let (mut tx, mut rx) = queue(cfg).unwrap();
     tx.push(&[0u8; 1000]).unwrap().seq();
     assert!(tx.is_above_high_water());

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use streamq::reader::Reader;
-use streamq::writer::{Fault, FaultInjector};
+use streamq::testing::{Fault, FaultInjector};
 use streamq::{PushError, StreamConfig, Writer, WriterConfig};
 
 /// xorshift bytes: `entropy_bits` of randomness per byte (8 = incompressible).
@@ -54,7 +54,11 @@ fn order_is_kept_across_many_batches_with_several_workers() {
     )
     .unwrap();
     let producers: Vec<_> = (0..STREAMS)
-        .map(|s| writer.add_stream(StreamConfig::new(format!("s{s}"), "x").capacity(1 << 20)).unwrap())
+        .map(|s| {
+            writer
+                .add_stream(StreamConfig::new(format!("s{s}"), "x").capacity(1 << 20))
+                .unwrap()
+        })
         .collect();
     std::thread::scope(|scope| {
         for (s, mut p) in producers.into_iter().enumerate() {
@@ -68,8 +72,14 @@ fn order_is_kept_across_many_batches_with_several_workers() {
     let report = writer.close().unwrap();
     assert_eq!(report.frames_written, STREAMS * FRAMES);
     assert_eq!(report.frames_failed, 0);
-    assert!(report.frames_compressed > 0 && report.frames_stored_raw > 0, "{report:?}");
-    assert_eq!(report.frames_compressed + report.frames_stored_raw, STREAMS * FRAMES);
+    assert!(
+        report.frames_compressed > 0 && report.frames_stored_raw > 0,
+        "{report:?}"
+    );
+    assert_eq!(
+        report.frames_compressed + report.frames_stored_raw,
+        STREAMS * FRAMES
+    );
 
     let r = Reader::open(&path).unwrap();
     assert!(r.verify().is_ok());
@@ -80,7 +90,10 @@ fn order_is_kept_across_many_batches_with_several_workers() {
         let s = f.stream_id as usize;
         assert_eq!(f.seq, next[s], "stream {s} out of order in the file");
         next[s] += 1;
-        assert_eq!(f.data().unwrap().as_ref(), mixed_frame(s as u64, f.seq).as_slice());
+        assert_eq!(
+            f.data().unwrap().as_ref(),
+            mixed_frame(s as u64, f.seq).as_slice()
+        );
         compressed += f.is_compressed() as u64;
     }
     assert_eq!(next, vec![FRAMES; STREAMS as usize]);
@@ -107,7 +120,10 @@ impl FaultInjector for FailFrom {
 fn failure_while_compressing(direct_io: bool, nth: usize) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fail.sqcap");
-    let inj = Arc::new(FailFrom { writes: AtomicUsize::new(0), nth });
+    let inj = Arc::new(FailFrom {
+        writes: AtomicUsize::new(0),
+        nth,
+    });
     // Level 9 and 4 workers over a 256 KiB budget: when a write fails, the pipeline
     // holds frames being compressed and frames done but not yet written.
     let writer = Writer::start(
@@ -120,7 +136,9 @@ fn failure_while_compressing(direct_io: bool, nth: usize) {
             .fault_injector(inj),
     )
     .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(4 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(4 << 20))
+        .unwrap();
     let mut pushed = 0u64;
     loop {
         match p.push(&noise(pushed, 30_000, 3)) {
@@ -142,7 +160,10 @@ fn failure_while_compressing(direct_io: bool, nth: usize) {
     let r = Reader::open(&path).unwrap();
     let v = r.verify();
     assert_eq!(v.corrupt, 0, "{v:?}");
-    assert_eq!(v.frames, report.frames_written, "what is reported written is on file");
+    assert_eq!(
+        v.frames, report.frames_written,
+        "what is reported written is on file"
+    );
     for (i, f) in r.frames().enumerate() {
         assert_eq!(f.seq, i as u64);
         assert_eq!(f.data().unwrap().as_ref(), noise(f.seq, 30_000, 3).as_slice());
@@ -163,16 +184,27 @@ fn flush_waits_for_frames_still_in_the_compressors() {
     let path = dir.path().join("flush.sqcap");
     // Level 19 takes tens of milliseconds per frame: flush() comes while most frames
     // are queued for or inside the workers.
-    let writer = Writer::start(WriterConfig::capture_file(&path).zstd(19).compress_workers(2).raw_when_behind(false))
+    let writer = Writer::start(
+        WriterConfig::capture_file(&path)
+            .zstd(19)
+            .compress_workers(2)
+            .raw_when_behind(false),
+    )
+    .unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(16 << 20))
         .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(16 << 20)).unwrap();
     for round in 0..2u64 {
         for seq in round * 10..round * 10 + 10 {
             assert!(p.push(&noise(seq, 200_000, 4)).unwrap().is_queued());
         }
         writer.flush().unwrap();
         let written = (round + 1) * 10;
-        assert_eq!(writer.stats().frames_written, written, "flush returned before every frame was written");
+        assert_eq!(
+            writer.stats().frames_written,
+            written,
+            "flush returned before every frame was written"
+        );
         // And they are on the file, readable while the capture is still open.
         let r = Reader::open(&path).unwrap();
         assert_eq!(r.frames().count() as u64, written);
@@ -227,7 +259,9 @@ fn fill_while_held(raw_when_behind: bool) -> (streamq::WriterReport, u64) {
             .fault_injector(inj),
     )
     .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
+        .unwrap();
     let frame = |seq: u64| noise(seq, 20_000, 4);
     let mut seq = 0u64;
     assert!(p.push(&frame(seq)).unwrap().is_queued());
@@ -259,12 +293,21 @@ fn fill_while_held(raw_when_behind: bool) -> (streamq::WriterReport, u64) {
 #[test]
 fn frames_are_stored_raw_while_the_queue_is_above_high_water() {
     let (report, raw) = fill_while_held(true);
-    assert!(raw > 0, "frames claimed above high water are stored raw: {report:?}");
-    assert!(report.frames_compressed > 0, "the first frame, claimed below high water, is compressed");
+    assert!(
+        raw > 0,
+        "frames claimed above high water are stored raw: {report:?}"
+    );
+    assert!(
+        report.frames_compressed > 0,
+        "the first frame, claimed below high water, is compressed"
+    );
     assert_eq!(report.frames_stored_raw, raw);
     assert_eq!(report.frames_compressed + raw, report.frames_written);
 
     let (report, raw) = fill_while_held(false);
-    assert_eq!(raw, 0, "raw_when_behind(false) compresses every frame: {report:?}");
+    assert_eq!(
+        raw, 0,
+        "raw_when_behind(false) compresses every frame: {report:?}"
+    );
     assert_eq!(report.frames_compressed, report.frames_written);
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use streamq::reader::Reader;
-use streamq::writer::{Fault, FaultInjector};
+use streamq::testing::{Fault, FaultInjector};
 use streamq::{PushError, StreamConfig, Writer, WriterConfig};
 
 /// Fails the `nth` frame write (counting from 0, after the header write) with `fault`.
@@ -42,16 +42,27 @@ fn run(fault: Fault, nth: usize, fail_sync: Option<i32>) -> Outcome {
     let file = dir.path().join("f.sqcap");
     let errors = Arc::new(AtomicUsize::new(0));
     let e2 = Arc::clone(&errors);
-    let inj = Arc::new(FailNth { writes: AtomicUsize::new(0), nth, fault, fail_sync });
+    let inj = Arc::new(FailNth {
+        writes: AtomicUsize::new(0),
+        nth,
+        fault,
+        fail_sync,
+    });
     let cfg = WriterConfig::capture_file(&file)
         .fault_injector(inj)
         .max_write_bytes(64 * 1024)
-        .fsync(if fail_sync.is_some() { streamq::FsyncPolicy::Always } else { streamq::FsyncPolicy::OnClose })
+        .fsync(if fail_sync.is_some() {
+            streamq::FsyncPolicy::Always
+        } else {
+            streamq::FsyncPolicy::OnClose
+        })
         .on_error(move |_| {
             e2.fetch_add(1, Ordering::SeqCst);
         });
     let writer = Writer::start(cfg).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
+        .unwrap();
     let mut pushes = 0;
     loop {
         match p.push(&[pushes as u8; 20_000]) {
@@ -61,9 +72,19 @@ fn run(fault: Fault, nth: usize, fail_sync: Option<i32>) -> Outcome {
         }
         assert!(pushes < 1_000_000, "the failure never reached the producer");
     }
-    assert_eq!(p.push(b"again"), Err(PushError::Failed), "and on every push after");
+    assert_eq!(
+        p.push(b"again"),
+        Err(PushError::Failed),
+        "and on every push after"
+    );
     let close_error = writer.close().unwrap_err();
-    Outcome { pushes_until_failed: pushes, close_error, callback_errors: errors.load(Ordering::SeqCst), file, _dir: dir }
+    Outcome {
+        pushes_until_failed: pushes,
+        close_error,
+        callback_errors: errors.load(Ordering::SeqCst),
+        file,
+        _dir: dir,
+    }
 }
 
 fn check_file_valid_up_to_written(o: &Outcome) {
@@ -71,11 +92,18 @@ fn check_file_valid_up_to_written(o: &Outcome) {
     let v = r.verify();
     assert_eq!(v.corrupt, 0, "{v:?}");
     assert!(!v.clean_close);
-    assert_eq!(v.frames, o.close_error.report.frames_written, "everything reported written is on file");
+    assert_eq!(
+        v.frames, o.close_error.report.frames_written,
+        "everything reported written is on file"
+    );
     let seqs: Vec<u64> = r.frames().map(|f| f.seq).collect();
     assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
     for f in r.frames() {
-        assert!(f.data().unwrap().iter().all(|&b| b == f.seq as u8), "frame {} intact", f.seq);
+        assert!(
+            f.data().unwrap().iter().all(|&b| b == f.seq as u8),
+            "frame {} intact",
+            f.seq
+        );
     }
 }
 
@@ -94,7 +122,11 @@ fn check_accounting(o: &Outcome) {
 fn enospc_stops_the_writer_and_reaches_producer_callback_and_close() {
     let o = run(Fault::Error(libc::ENOSPC), 5, None);
     assert_eq!(o.close_error.error.raw_os_error(), Some(libc::ENOSPC));
-    assert!(o.close_error.to_string().contains("No space left"), "{}", o.close_error);
+    assert!(
+        o.close_error.to_string().contains("No space left"),
+        "{}",
+        o.close_error
+    );
     check_accounting(&o);
     check_file_valid_up_to_written(&o);
 }
@@ -132,7 +164,9 @@ fn a_failed_fsync_is_an_error_too() {
 
 #[test]
 fn an_unwritable_path_fails_at_start_with_a_clear_error() {
-    let e = Writer::start(WriterConfig::capture_file("/nonexistent-dir/x.sqcap")).err().unwrap();
+    let e = Writer::start(WriterConfig::capture_file("/nonexistent-dir/x.sqcap"))
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("/nonexistent-dir/x.sqcap"), "{e}");
     assert!(Writer::start(WriterConfig::capture_file("/tmp/x.sqcap").zstd(99)).is_err());
 }
@@ -142,10 +176,16 @@ fn a_failing_callback_sink_stops_the_writer() {
     let calls = Arc::new(AtomicU64::new(0));
     let c2 = Arc::clone(&calls);
     let writer = Writer::start(WriterConfig::callback(move |_| {
-        if c2.fetch_add(1, Ordering::SeqCst) >= 10 { Err("network down".into()) } else { Ok(()) }
+        if c2.fetch_add(1, Ordering::SeqCst) >= 10 {
+            Err("network down".into())
+        } else {
+            Ok(())
+        }
     }))
     .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
+        .unwrap();
     let mut n = 0u64;
     while p.push(&[0u8; 100]).is_ok() {
         n += 1;
@@ -179,7 +219,9 @@ fn frames_a_callback_sink_took_before_it_failed_count_as_written() {
         Ok(())
     }))
     .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
+        .unwrap();
     for _ in 0..51 {
         let _ = p.push(&[7u8; 100]).unwrap();
     }
@@ -223,10 +265,14 @@ fn a_real_full_disk_is_reported_and_the_file_stays_valid() {
     let seen = Arc::new(Mutex::new(None));
     let s2 = Arc::clone(&seen);
     let writer = Writer::start(
-        WriterConfig::capture_file(&file).preallocate(0).on_error(move |e| *s2.lock().unwrap() = Some(e.to_string())),
+        WriterConfig::capture_file(&file)
+            .preallocate(0)
+            .on_error(move |e| *s2.lock().unwrap() = Some(e.to_string())),
     )
     .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
+        .unwrap();
     let mut pushes = 0u64;
     loop {
         match p.push(&[(pushes % 251) as u8; 100_000]) {
@@ -238,7 +284,13 @@ fn a_real_full_disk_is_reported_and_the_file_stays_valid() {
     }
     let e = writer.close().unwrap_err();
     assert_eq!(e.error.raw_os_error(), Some(libc::ENOSPC), "{e}");
-    assert!(seen.lock().unwrap().as_deref().unwrap_or("").contains("No space left"));
+    assert!(
+        seen.lock()
+            .unwrap()
+            .as_deref()
+            .unwrap_or("")
+            .contains("No space left")
+    );
     let r = Reader::open(&file).unwrap();
     let v = r.verify();
     assert_eq!(v.corrupt, 0);

@@ -2,6 +2,7 @@
 //! segments) read back bit-exact by the reader; directory and callback sinks.
 
 use std::sync::{Arc, Mutex};
+use streamq::PushOptions;
 
 use streamq::reader::Reader;
 use streamq::writer::SinkEvent;
@@ -9,7 +10,9 @@ use streamq::{OverflowPolicy, StreamConfig, Writer, WriterConfig};
 
 fn frame(stream: u16, seq: u64, len: usize) -> Vec<u8> {
     // Depth-like: slowly varying 16-bit values, so zstd finds something to do.
-    (0..len).map(|i| ((i / 7) as u64 ^ seq.wrapping_mul(31) ^ stream as u64) as u8).collect()
+    (0..len)
+        .map(|i| ((i / 7) as u64 ^ seq.wrapping_mul(31) ^ stream as u64) as u8)
+        .collect()
 }
 
 #[test]
@@ -17,15 +20,26 @@ fn three_streams_from_three_threads_read_back_bit_exact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cap.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path).metadata("sensor", "test")).unwrap();
-    let specs = [("depth", 200usize, 60_000usize), ("color", 150, 90_000), ("imu", 3000, 32)];
+    let specs = [
+        ("depth", 200usize, 60_000usize),
+        ("color", 150, 90_000),
+        ("imu", 3000, 32),
+    ];
     let handles: Vec<_> = specs
         .iter()
         .map(|&(name, n, len)| {
-            let mut p = writer.add_stream(StreamConfig::new(name, "test/bytes").capacity(1 << 20)).unwrap();
+            let mut p = writer
+                .add_stream(StreamConfig::new(name, "test/bytes").capacity(1 << 20))
+                .unwrap();
+            let id = p.stream_id().expect("a writer stream has an id");
             std::thread::spawn(move || {
                 for seq in 0..n as u64 {
-                    let ts = seq * 1_000_000 + p.id() as u64;
-                    assert!(p.push_at(&frame(p.id(), seq, len), ts).unwrap().is_queued());
+                    let ts = seq * 1_000_000 + id as u64;
+                    assert!(
+                        p.push_with(&frame(id, seq, len), &PushOptions::new().device_ts_ns(ts))
+                            .unwrap()
+                            .is_queued()
+                    );
                 }
             })
         })
@@ -70,7 +84,9 @@ fn compressed_capture_reads_back_and_reports_a_ratio() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("z.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path).zstd(3).compress_workers(2)).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("depth", "depth/u16").capacity(16 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("depth", "depth/u16").capacity(16 << 20))
+        .unwrap();
     for seq in 0..100 {
         p.push(&frame(0, seq, 300_000)).unwrap().seq();
     }
@@ -78,7 +94,11 @@ fn compressed_capture_reads_back_and_reports_a_ratio() {
     let report = writer.close().unwrap();
     assert_eq!(report.frames_written, 100);
     assert!(report.frames_compressed > 0);
-    assert!(report.compression_ratio > 2.0, "ratio {}", report.compression_ratio);
+    assert!(
+        report.compression_ratio > 2.0,
+        "ratio {}",
+        report.compression_ratio
+    );
     let r = Reader::open(&path).unwrap();
     for (seq, f) in r.frames().enumerate() {
         assert_eq!(&f.data().unwrap()[..], &frame(0, seq as u64, 300_000)[..]);
@@ -93,10 +113,15 @@ fn segments_rotate_and_read_back_as_one_capture() {
     let done = Arc::new(Mutex::new(Vec::new()));
     let d2 = Arc::clone(&done);
     let writer = Writer::start(
-        WriterConfig::capture_file(&base).segment_bytes(1 << 20).max_write_bytes(256 * 1024).on_segment(move |s| d2.lock().unwrap().push(s.clone())),
+        WriterConfig::capture_file(&base)
+            .segment_bytes(1 << 20)
+            .max_write_bytes(256 * 1024)
+            .on_segment(move |s| d2.lock().unwrap().push(s.clone())),
     )
     .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("depth", "x").capacity(4 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("depth", "x").capacity(4 << 20))
+        .unwrap();
     for seq in 0..100 {
         p.push(&frame(0, seq, 100_000)).unwrap().seq();
     }
@@ -108,7 +133,10 @@ fn segments_rotate_and_read_back_as_one_capture() {
     let paths: Vec<_> = segs.iter().map(|s| s.path.clone()).collect();
     for (i, s) in segs.iter().enumerate() {
         assert_eq!(s.index as usize, i);
-        assert!(Reader::open(&s.path).unwrap().is_clean(), "each segment is a complete file");
+        assert!(
+            Reader::open(&s.path).unwrap().is_clean(),
+            "each segment is a complete file"
+        );
     }
     let r = Reader::open_segments(&paths).unwrap();
     let seqs: Vec<u64> = r.frames().map(|f| f.seq).collect();
@@ -123,7 +151,9 @@ fn directory_sink_writes_one_file_per_frame() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("frames");
     let writer = Writer::start(WriterConfig::directory(&out).io_workers(2)).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("depth", "x").capacity(4 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("depth", "x").capacity(4 << 20))
+        .unwrap();
     for seq in 0..50 {
         p.push(&frame(0, seq, 10_000)).unwrap().seq();
     }
@@ -149,7 +179,11 @@ fn callback_sink_sees_every_frame_and_gap() {
     }))
     .unwrap();
     let mut p = writer
-        .add_stream(StreamConfig::new("s", "x").capacity(64 * 1024).policy(OverflowPolicy::DropNewest))
+        .add_stream(
+            StreamConfig::new("s", "x")
+                .capacity(64 * 1024)
+                .policy(OverflowPolicy::DropNewest),
+        )
         .unwrap();
     let mut dropped = 0;
     for seq in 0..2000 {
@@ -172,8 +206,12 @@ fn callback_sink_sees_every_frame_and_gap() {
 fn flush_returns_after_everything_pushed_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.sqcap");
-    let writer = Writer::start(WriterConfig::capture_file(&path).fsync(streamq::FsyncPolicy::EveryBytes(1 << 20))).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(4 << 20)).unwrap();
+    let writer =
+        Writer::start(WriterConfig::capture_file(&path).fsync(streamq::FsyncPolicy::EveryBytes(1 << 20)))
+            .unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(4 << 20))
+        .unwrap();
     for seq in 0..20 {
         p.push(&frame(0, seq, 50_000)).unwrap().seq();
     }
@@ -193,12 +231,16 @@ fn a_stream_added_while_recording_is_captured() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("late.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path)).unwrap();
-    let mut a = writer.add_stream(StreamConfig::new("a", "x").capacity(1 << 20)).unwrap();
+    let mut a = writer
+        .add_stream(StreamConfig::new("a", "x").capacity(1 << 20))
+        .unwrap();
     for seq in 0..10 {
         a.push(&frame(0, seq, 1000)).unwrap().seq();
     }
     writer.flush().unwrap();
-    let mut b = writer.add_stream(StreamConfig::new("b", "x").capacity(1 << 20)).unwrap();
+    let mut b = writer
+        .add_stream(StreamConfig::new("b", "x").capacity(1 << 20))
+        .unwrap();
     for seq in 0..10 {
         a.push(&frame(0, 10 + seq, 1000)).unwrap().seq();
         b.push(&frame(1, seq, 500)).unwrap().seq();
@@ -217,7 +259,9 @@ fn a_stream_added_while_recording_is_captured() {
 fn pushes_after_close_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let writer = Writer::start(WriterConfig::capture_file(dir.path().join("c.sqcap"))).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
+        .unwrap();
     p.push(b"one").unwrap().seq();
     let report = writer.close().unwrap();
     assert_eq!(report.frames_written, 1);
@@ -231,14 +275,23 @@ fn raw_when_behind_false_compresses_every_frame() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("z.sqcap");
     let writer = Writer::start(WriterConfig::capture_file(&path).zstd(3).raw_when_behind(false)).unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("s", "x").capacity(1 << 20)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("s", "x").capacity(1 << 20))
+        .unwrap();
     let frames: Vec<Vec<u8>> = (0..60u8).map(|i| vec![i % 7; 200_000]).collect();
     for f in &frames {
         assert!(p.push(f).unwrap().is_queued());
     }
     drop(p);
     let r = writer.close().unwrap();
-    assert_eq!((r.frames_written, r.frames_compressed, r.frames_stored_raw), (60, 60, 0));
-    let back: Vec<Vec<u8>> = Reader::open(&path).unwrap().frames().map(|f| f.data().unwrap().to_vec()).collect();
+    assert_eq!(
+        (r.frames_written, r.frames_compressed, r.frames_stored_raw),
+        (60, 60, 0)
+    );
+    let back: Vec<Vec<u8>> = Reader::open(&path)
+        .unwrap()
+        .frames()
+        .map(|f| f.data().unwrap().to_vec())
+        .collect();
     assert_eq!(back, frames);
 }

@@ -2,6 +2,7 @@
 //! option read back bit-exact with the same sequence numbers and timestamps.
 
 use std::sync::{Arc, Mutex};
+use streamq::PushOptions;
 
 use proptest::prelude::*;
 use streamq::reader::Reader;
@@ -112,7 +113,7 @@ fn run(specs: &[FrameSpec], sink: Sink) {
                 if let SinkEvent::Frame(f) = ev {
                     g.lock()
                         .unwrap()
-                        .push((f.info.seq, f.info.timestamp_ns, f.data.to_vec()));
+                        .push((f.info.seq, f.info.device_ts_ns, f.data.to_vec()));
                 }
                 Ok(())
             })
@@ -123,7 +124,11 @@ fn run(specs: &[FrameSpec], sink: Sink) {
         .add_stream(StreamConfig::new("s", "x").capacity(12 << 20))
         .unwrap();
     for f in specs {
-        assert!(p.push_at(&bytes(f), f.ts).unwrap().is_queued());
+        assert!(
+            p.push_with(&bytes(f), &PushOptions::new().device_ts_ns(f.ts))
+                .unwrap()
+                .is_queued()
+        );
     }
     drop(p);
     let report = writer.close().unwrap();

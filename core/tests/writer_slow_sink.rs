@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use streamq::reader::Reader;
-use streamq::writer::{Fault, FaultInjector};
+use streamq::testing::{Fault, FaultInjector};
 use streamq::{OverflowPolicy, PushError, StreamConfig, Writer, WriterConfig};
 
 /// Makes every write take as long as it would at `bytes_per_s` (a slow disk or network;
@@ -34,10 +34,14 @@ fn record(policy: OverflowPolicy) -> (streamq::WriterReport, u64, std::path::Pat
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("slow.sqcap");
     let writer = Writer::start(
-        WriterConfig::capture_file(&path).max_write_bytes(512 * 1024).fault_injector(Arc::new(Throttle { bytes_per_s: 10e6 })),
+        WriterConfig::capture_file(&path)
+            .max_write_bytes(512 * 1024)
+            .fault_injector(Arc::new(Throttle { bytes_per_s: 10e6 })),
     )
     .unwrap();
-    let mut p = writer.add_stream(StreamConfig::new("depth", "x").capacity(CAPACITY).policy(policy)).unwrap();
+    let mut p = writer
+        .add_stream(StreamConfig::new("depth", "x").capacity(CAPACITY).policy(policy))
+        .unwrap();
     let mut refused = 0;
     for seq in 0..FRAMES {
         match p.push(&frame(seq)) {
@@ -96,7 +100,11 @@ fn slow_sink_fail_fast_hands_every_refusal_back_to_the_caller() {
     let (report, refused, path, _d) = record(OverflowPolicy::FailFast);
     assert!(refused > 0);
     assert_eq!(report.frames_written + refused, FRAMES);
-    assert_eq!(report.frames_dropped(), 0, "refusals are not drops: the caller kept the frame");
+    assert_eq!(
+        report.frames_dropped(),
+        0,
+        "refusals are not drops: the caller kept the frame"
+    );
     assert_eq!(gaps_in_file(&path).1, report.frames_written);
 }
 
@@ -105,12 +113,25 @@ fn a_dropping_stream_beside_a_blocking_stream() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("two.sqcap");
     let writer = Writer::start(
-        WriterConfig::capture_file(&path).max_write_bytes(256 * 1024).fault_injector(Arc::new(Throttle { bytes_per_s: 10e6 })),
+        WriterConfig::capture_file(&path)
+            .max_write_bytes(256 * 1024)
+            .fault_injector(Arc::new(Throttle { bytes_per_s: 10e6 })),
     )
     .unwrap();
-    let mut preview =
-        writer.add_stream(StreamConfig::new("preview", "x").capacity(1 << 20).policy(OverflowPolicy::DropOldest)).unwrap();
-    let mut imu = writer.add_stream(StreamConfig::new("imu", "x").capacity(64 * 1024).policy(OverflowPolicy::Block)).unwrap();
+    let mut preview = writer
+        .add_stream(
+            StreamConfig::new("preview", "x")
+                .capacity(1 << 20)
+                .policy(OverflowPolicy::DropOldest),
+        )
+        .unwrap();
+    let mut imu = writer
+        .add_stream(
+            StreamConfig::new("imu", "x")
+                .capacity(64 * 1024)
+                .policy(OverflowPolicy::Block),
+        )
+        .unwrap();
     let t1 = std::thread::spawn(move || {
         for seq in 0..120u64 {
             preview.push(&frame(seq)).unwrap().seq();
@@ -134,7 +155,11 @@ fn a_dropping_stream_beside_a_blocking_stream() {
     assert_eq!(v.unexplained_missing, 0);
     let s0 = v.per_stream.iter().find(|s| s.stream_id == 0).unwrap();
     let s1 = v.per_stream.iter().find(|s| s.stream_id == 1).unwrap();
-    assert_eq!(s0.dropped, pv.frames_dropped(), "preview gap records equal its drop counter");
+    assert_eq!(
+        s0.dropped,
+        pv.frames_dropped(),
+        "preview gap records equal its drop counter"
+    );
     assert_eq!(s1.dropped, 0);
     assert_eq!(s1.frames, 5000);
     for (k, f) in r.iter_stream(1).enumerate() {

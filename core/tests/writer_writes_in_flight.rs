@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use streamq::reader::Reader;
-use streamq::writer::{Fault, FaultInjector};
+use streamq::testing::{Fault, FaultInjector};
 use streamq::{PushError, StreamConfig, Writer, WriterConfig};
 
 /// Holds every write after the first `free` until the test opens the gate.

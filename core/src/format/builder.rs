@@ -30,11 +30,7 @@ impl<W: Write> CaptureBuilder<W> {
     }
 
     /// Writes the file header; checkpoints every `checkpoint_bytes` of records.
-    pub fn with_checkpoint_bytes(
-        mut out: W,
-        header: &FileHeader,
-        checkpoint_bytes: u64,
-    ) -> io::Result<Self> {
+    pub fn with_checkpoint_bytes(mut out: W, header: &FileHeader, checkpoint_bytes: u64) -> io::Result<Self> {
         let h = header.encode().map_err(invalid)?;
         out.write_all(&h)?;
         Ok(Self {

@@ -26,10 +26,7 @@ pub struct FrameMeta {
 ///
 /// Fails if the payload is over 4 GiB or if an uncompressed frame's `raw_len`
 /// differs from the payload length.
-pub fn encode_frame_header(
-    meta: &FrameMeta,
-    payload: &[u8],
-) -> Result<[u8; RECORD_HEADER_LEN], FormatError> {
+pub fn encode_frame_header(meta: &FrameMeta, payload: &[u8]) -> Result<[u8; RECORD_HEADER_LEN], FormatError> {
     if meta.flags & FLAG_COMPRESSED_ZSTD == 0 && meta.raw_len as usize != payload.len() {
         return Err(FormatError::Malformed(
             "uncompressed frame with raw_len != payload length",

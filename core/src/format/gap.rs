@@ -3,44 +3,10 @@
 use super::bytes::Cursor;
 use super::record::{RecordKind, encode_record, expect_kind};
 use super::{FormatError, RecordHeader};
+use crate::config::DropReason;
 
 /// Length of a GAP payload.
 const GAP_PAYLOAD_LEN: usize = 16;
-
-/// Why frames are missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GapReason {
-    /// Code 1: the newest frame(s) were dropped by the overflow policy.
-    DroppedNewest,
-    /// Code 2: the oldest frame(s) were dropped by the overflow policy.
-    DroppedOldest,
-    /// Code 3: a write error or another cause.
-    WriteError,
-    /// A code this version does not know.
-    Unknown(u8),
-}
-
-impl GapReason {
-    /// The on-disk code.
-    pub fn code(self) -> u8 {
-        match self {
-            Self::DroppedNewest => 1,
-            Self::DroppedOldest => 2,
-            Self::WriteError => 3,
-            Self::Unknown(c) => c,
-        }
-    }
-
-    /// The reason for an on-disk code.
-    pub fn from_code(code: u8) -> Self {
-        match code {
-            1 => Self::DroppedNewest,
-            2 => Self::DroppedOldest,
-            3 => Self::WriteError,
-            c => Self::Unknown(c),
-        }
-    }
-}
 
 /// `count` consecutive frames of one stream, starting at `first_seq`, were lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +18,7 @@ pub struct Gap {
     /// Number of consecutive missing frames.
     pub count: u64,
     /// Why they are missing.
-    pub reason: GapReason,
+    pub reason: DropReason,
     /// Host CLOCK_MONOTONIC time the loss was recorded, ns.
     pub host_ts_ns: u64,
 }
@@ -80,7 +46,7 @@ impl Gap {
         expect_kind(h, RecordKind::Gap)?;
         let mut c = Cursor::new(payload);
         let count = c.u64()?;
-        let reason = GapReason::from_code(c.u8()?);
+        let reason = DropReason::from_code(c.u8()?);
         Ok(Gap {
             stream_id: h.stream_id,
             first_seq: h.seq,

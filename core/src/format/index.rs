@@ -48,8 +48,7 @@ pub struct IndexRecord {
 impl IndexRecord {
     /// Encodes the complete INDEX record; `checkpoint` goes in the header's seq.
     pub fn encode(&self, checkpoint: u64, host_ts_ns: u64) -> Result<Vec<u8>, FormatError> {
-        let count = u32::try_from(self.entries.len())
-            .map_err(|_| FormatError::TooLarge("index entries"))?;
+        let count = u32::try_from(self.entries.len()).map_err(|_| FormatError::TooLarge("index entries"))?;
         let mut p = Vec::with_capacity(INDEX_FIXED_LEN + self.entries.len() * INDEX_ENTRY_LEN);
         p.extend_from_slice(&self.prev_index_offset.unwrap_or(NONE_U64).to_le_bytes());
         p.extend_from_slice(&count.to_le_bytes());
@@ -151,12 +150,10 @@ impl IndexBuilder {
     }
 
     fn totals_mut(&mut self, stream_id: u16) -> &mut StreamTotals {
-        self.totals
-            .entry(stream_id)
-            .or_insert_with(|| StreamTotals {
-                stream_id,
-                ..StreamTotals::default()
-            })
+        self.totals.entry(stream_id).or_insert_with(|| StreamTotals {
+            stream_id,
+            ..StreamTotals::default()
+        })
     }
 
     /// Records that a STREAM_DEF for `stream_id` was written at `offset`.
@@ -210,8 +207,7 @@ impl IndexBuilder {
     /// Whether an INDEX checkpoint is due (enough bytes or entries since the last).
     pub fn should_checkpoint(&self) -> bool {
         !self.pending.is_empty()
-            && (self.pending_bytes >= self.interval_bytes
-                || self.pending.len() >= MAX_INDEX_ENTRIES)
+            && (self.pending_bytes >= self.interval_bytes || self.pending.len() >= MAX_INDEX_ENTRIES)
     }
 
     /// Bytes of indexed records since the last checkpoint.

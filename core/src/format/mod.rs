@@ -1,7 +1,10 @@
 //! The capture file format: pure encoding and decoding, no I/O threads.
 //!
 //! The byte-level specification lives in `docs/FORMAT.md`; this module is its
-//! reference implementation. Summary:
+//! reference implementation. Its public part is the constants a reader of the
+//! specification needs; the encoders and decoders are the crate's own (the `testing`
+//! feature exposes them as `streamq::testing::format`, for tests that craft files).
+//! Summary:
 //!
 //! ```text
 //! file    = FileHeader record* [INDEX* TRAILER Footer]
@@ -28,37 +31,30 @@
 //!
 //! [`CaptureBuilder`] does exactly this synchronously over any `io::Write`.
 
-mod builder;
-mod bytes;
-mod crc;
-mod error;
-mod frame;
-mod gap;
-mod header;
-mod index;
-mod record;
-mod stream_def;
-mod trailer;
+// The whole encoder/decoder API is exercised by the tests through `streamq::testing`;
+// without that feature the crate uses only part of it.
+#![cfg_attr(not(feature = "testing"), allow(dead_code, unused_imports))]
 
-pub use builder::CaptureBuilder;
-pub use crc::{header_crc, record_crc};
+pub(crate) mod builder;
+pub(crate) mod bytes;
+pub(crate) mod crc;
+pub(crate) mod error;
+pub(crate) mod frame;
+pub(crate) mod gap;
+pub(crate) mod header;
+pub(crate) mod index;
+pub(crate) mod record;
+pub(crate) mod stream_def;
+pub(crate) mod trailer;
+
 pub use error::FormatError;
-pub use frame::{FrameMeta, encode_frame_header};
-pub use gap::{Gap, GapReason};
-pub use header::{FileHeader, MAX_METADATA_LEN};
-pub use index::{
-    DEFAULT_CHECKPOINT_BYTES, INDEX_ENTRY_LEN, IndexBuilder, IndexEntry, IndexRecord,
-    MAX_INDEX_ENTRIES,
-};
-pub use record::{
-    DecodedRecord, RecordHeader, RecordKind, decode_record, padding, padding_len, record_len,
-    split_record,
-};
-pub use stream_def::StreamDef;
-pub use trailer::{
-    FOOTER_LEN, FOOTER_MAGIC, StreamTotals, TRAILER_CLEAN_CLOSE, TRAILER_RECOVERED, Trailer,
-    decode_footer, encode_footer,
-};
+pub(crate) use frame::{FrameMeta, encode_frame_header};
+pub(crate) use gap::Gap;
+pub(crate) use header::FileHeader;
+pub(crate) use index::{DEFAULT_CHECKPOINT_BYTES, IndexBuilder, IndexEntry, IndexRecord};
+pub(crate) use record::{RecordHeader, RecordKind, padding, split_record};
+pub(crate) use stream_def::StreamDef;
+pub(crate) use trailer::{FOOTER_LEN, TRAILER_RECOVERED, Trailer, decode_footer};
 
 /// Magic bytes at offset 0 of every capture file.
 pub const MAGIC: [u8; 8] = *b"STREAMQ\0";
@@ -99,7 +95,7 @@ pub const MAX_ZSTD_RATIO: u64 = 32 * 1024;
 /// The output must be exactly `raw_len` bytes. Allocation is bounded by
 /// `raw_len`, which is itself checked against [`MAX_ZSTD_RATIO`] first, so a
 /// corrupt length field never causes a huge allocation.
-pub fn decompress_zstd(payload: &[u8], raw_len: u32) -> Result<Vec<u8>, FormatError> {
+pub(crate) fn decompress_zstd(payload: &[u8], raw_len: u32) -> Result<Vec<u8>, FormatError> {
     let raw = u64::from(raw_len);
     if raw > (payload.len() as u64).saturating_mul(MAX_ZSTD_RATIO) {
         return Err(FormatError::Decompress(format!(

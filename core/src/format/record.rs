@@ -2,8 +2,8 @@
 
 use super::crc::{CRC_FIELD, header_crc, record_crc_from_header_crc};
 use super::{
-    ALIGN, FLAG_COMPRESSED_ZSTD, FormatError, Gap, IndexRecord, RECORD_HEADER_LEN, SYNC_MARKER,
-    StreamDef, Trailer,
+    ALIGN, FLAG_COMPRESSED_ZSTD, FormatError, Gap, IndexRecord, RECORD_HEADER_LEN, SYNC_MARKER, StreamDef,
+    Trailer,
 };
 
 /// The kind of a record (header byte 4).
@@ -86,8 +86,8 @@ impl RecordHeader {
     /// Encodes the header for `payload`, filling `payload_len` from it and computing
     /// both CRCs (the `crc`/`header_crc`/`payload_len` fields of `self` are ignored).
     pub fn encode(&self, payload: &[u8]) -> Result<[u8; RECORD_HEADER_LEN], FormatError> {
-        let payload_len = u32::try_from(payload.len())
-            .map_err(|_| FormatError::TooLarge("payload over 4 GiB"))?;
+        let payload_len =
+            u32::try_from(payload.len()).map_err(|_| FormatError::TooLarge("payload over 4 GiB"))?;
         let mut h = [0u8; RECORD_HEADER_LEN];
         h[0..4].copy_from_slice(&SYNC_MARKER);
         h[4] = self.kind;
@@ -236,9 +236,7 @@ pub enum DecodedRecord<'a> {
 pub fn decode_record(buf: &[u8]) -> Result<(DecodedRecord<'_>, usize), FormatError> {
     let (h, payload, total) = split_record(buf)?;
     let rec = match h.record_kind() {
-        Some(RecordKind::StreamDef) => {
-            DecodedRecord::StreamDef(StreamDef::decode_body(&h, payload)?)
-        }
+        Some(RecordKind::StreamDef) => DecodedRecord::StreamDef(StreamDef::decode_body(&h, payload)?),
         Some(RecordKind::Frame) => {
             if !h.is_compressed() && h.raw_len != h.payload_len {
                 return Err(FormatError::Malformed(

@@ -69,8 +69,7 @@ fn unopt(v: u64) -> Option<u64> {
 impl Trailer {
     /// Encodes the complete TRAILER record.
     pub fn encode(&self, host_ts_ns: u64) -> Result<Vec<u8>, FormatError> {
-        let count =
-            u32::try_from(self.streams.len()).map_err(|_| FormatError::TooLarge("stream count"))?;
+        let count = u32::try_from(self.streams.len()).map_err(|_| FormatError::TooLarge("stream count"))?;
         let mut p = Vec::with_capacity(TRAILER_FIXED_LEN + self.streams.len() * TOTALS_LEN);
         p.extend_from_slice(&opt(self.last_index_offset).to_le_bytes());
         p.extend_from_slice(&self.flags.to_le_bytes());
@@ -110,9 +109,7 @@ impl Trailer {
         let flags = c.u32()?;
         let count = c.u32()?;
         if u64::from(count) * TOTALS_LEN as u64 > c.remaining() as u64 {
-            return Err(FormatError::Malformed(
-                "trailer stream count exceeds payload",
-            ));
+            return Err(FormatError::Malformed("trailer stream count exceeds payload"));
         }
         let mut streams = Vec::with_capacity(count as usize);
         for _ in 0..count {

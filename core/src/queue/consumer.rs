@@ -2,14 +2,15 @@
 
 use std::time::{Duration, Instant};
 
+use crate::barrier;
 use crate::config::OverflowPolicy;
 use crate::error::{PopError, PopTimeoutError, TryPopError};
 use crate::queue::gaps::Gap;
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload, read_header, read_len, slot_size};
 use crate::stats::{QueueStats, bump};
-use crate::barrier;
 use crate::sync::{Arc, Ordering, lock};
+use crate::wait::{Interrupt, Wait, Wake};
 
 /// Metadata of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +18,9 @@ pub struct FrameInfo {
     /// Sequence number, given at commit; gaps mean drops (see [`Consumer::take_gaps`]).
     pub seq: u64,
     /// Device timestamp in ns (caller-supplied, or the host time if none was given).
-    pub timestamp_ns: u64,
+    pub device_ts_ns: u64,
     /// Host CLOCK_MONOTONIC time of the push, in ns.
-    pub host_time_ns: u64,
+    pub host_ts_ns: u64,
 }
 
 /// A frame copied out of the queue.
@@ -144,7 +145,11 @@ fn note_level(peak: &mut u64, shared_peak: &crate::sync::AtomicU64, level: u64) 
 }
 
 fn info_of(h: &SlotHeader) -> FrameInfo {
-    FrameInfo { seq: h.seq, timestamp_ns: h.device_ts, host_time_ns: h.host_ts }
+    FrameInfo {
+        seq: h.seq,
+        device_ts_ns: h.device_ts,
+        host_ts_ns: h.host_ts,
+    }
 }
 
 /// The consumer handle of a queue (exactly one per queue). `Send`, not `Sync`.
@@ -295,7 +300,10 @@ impl Consumer {
         let new_free = if self.drop_oldest {
             let mut g = lock(&shared.evict);
             g.held = false;
-            let before = shared.tail.load(Ordering::Relaxed).saturating_sub(shared.free.load(Ordering::Relaxed));
+            let before = shared
+                .tail
+                .load(Ordering::Relaxed)
+                .saturating_sub(shared.free.load(Ordering::Relaxed));
             note_level(&mut self.peak, &shared.cc.peak_level, before);
             // Everything before the head is ours (now released) or evicted.
             let h = shared.head.load(Ordering::Acquire);
@@ -310,7 +318,8 @@ impl Consumer {
         };
         bump(&shared.cc.bytes_popped, bytes);
         let cc = &shared.cc;
-        cc.popped.store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
+        cc.popped
+            .store(cc.popped.load(Ordering::Relaxed) + frames, Ordering::Release);
         // One light barrier between the `free` store above and both loads below. It pairs
         // with the heavy barrier of (a) the producer after it sets "above high water"
         // (so one of us sees the other's store and the downward transition is never
@@ -340,7 +349,8 @@ impl Consumer {
             // A new store ("above" cleared) since the barrier in `release`: notify with
             // a barrier of its own, for `wait_below_low` waiters.
             shared.space.notify();
-        } else if (level <= shared.wake_level || self.drop_oldest) && shared.space.has_waiters_after_barrier() {
+        } else if (level <= shared.wake_level || self.drop_oldest) && shared.space.has_waiters_after_barrier()
+        {
             // The barrier for this check was issued in `release`, after the `free` store.
             shared.space.wake_all();
         }
@@ -357,17 +367,29 @@ impl Consumer {
         // The producer publishes its last frame before setting the flag (Release), so
         // after seeing the flag, a fresh tail is final.
         self.tail_cache = self.shared.tail.load(Ordering::Acquire);
-        let head = if self.drop_oldest { self.shared.head.load(Ordering::Acquire) } else { self.head };
+        let head = if self.drop_oldest {
+            self.shared.head.load(Ordering::Acquire)
+        } else {
+            self.head
+        };
         head == self.tail_cache
     }
 
     fn has_data(&self) -> bool {
-        let head = if self.drop_oldest { self.shared.head.load(Ordering::Acquire) } else { self.head };
+        let head = if self.drop_oldest {
+            self.shared.head.load(Ordering::Acquire)
+        } else {
+            self.head
+        };
         self.shared.tail.load(Ordering::Acquire) != head
     }
 
     /// Waits until a frame is available (Ok) or the stream ended / the deadline passed.
-    fn wait(&mut self, deadline: Option<Instant>) -> Result<(), PopTimeoutError> {
+    fn wait(
+        &mut self,
+        deadline: Option<Instant>,
+        interrupt: Option<&Interrupt>,
+    ) -> Result<(), PopTimeoutError> {
         loop {
             if self.has_data() {
                 return Ok(());
@@ -378,14 +400,30 @@ impl Consumer {
             let shared = Arc::clone(&self.shared);
             let head_is_shared = self.drop_oldest;
             let local_head = self.head;
+            let _watching = interrupt.map(|i| i.watch(Arc::clone(&shared) as Arc<dyn Wake>));
+            let triggered = || interrupt.is_some_and(Interrupt::is_triggered);
             let ready = shared.data.wait_until(deadline, || {
-                let head = if head_is_shared { shared.head.load(Ordering::Acquire) } else { local_head };
+                let head = if head_is_shared {
+                    shared.head.load(Ordering::Acquire)
+                } else {
+                    local_head
+                };
                 shared.tail.load(Ordering::Acquire) != head
                     || shared.producers_closed.load(Ordering::Acquire)
                     || shared.consumer_closed.load(Ordering::Acquire)
+                    || triggered()
             });
-            if !ready && !self.has_data() {
-                return if self.at_end() { Err(PopTimeoutError::Disconnected) } else { Err(PopTimeoutError::Timeout) };
+            if self.has_data() {
+                return Ok(());
+            }
+            if self.at_end() {
+                return Err(PopTimeoutError::Disconnected);
+            }
+            if triggered() {
+                return Err(PopTimeoutError::Interrupted);
+            }
+            if !ready {
+                return Err(PopTimeoutError::Timeout);
             }
         }
     }
@@ -393,7 +431,10 @@ impl Consumer {
     /// Takes the oldest frame (copied out), if one is queued now.
     pub fn try_pop(&mut self) -> Result<Frame, TryPopError> {
         match self.try_peek() {
-            Ok(f) => Ok(Frame { info: f.info(), data: f.data().to_vec() }),
+            Ok(f) => Ok(Frame {
+                info: f.info(),
+                data: f.data().to_vec(),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -401,7 +442,7 @@ impl Consumer {
     /// Takes the oldest frame, waiting for one until the stream ends.
     pub fn pop(&mut self) -> Result<Frame, PopError> {
         loop {
-            self.wait(None).map_err(|_| PopError)?;
+            self.wait(None, None).map_err(|_| PopError)?;
             match self.try_pop() {
                 Ok(f) => return Ok(f),
                 Err(TryPopError::Disconnected) => return Err(PopError),
@@ -412,14 +453,23 @@ impl Consumer {
 
     /// Takes the oldest frame, waiting at most `timeout`.
     pub fn pop_timeout(&mut self, timeout: Duration) -> Result<Frame, PopTimeoutError> {
-        let deadline = Instant::now().checked_add(timeout);
+        self.pop_with(Wait::Timeout(timeout), None)
+    }
+
+    /// Takes the oldest frame, waiting as `wait` says (`Configured` waits for ever,
+    /// `Never` gives `Timeout` at once when nothing is queued), cut short by `interrupt`.
+    pub fn pop_with(&mut self, wait: Wait, interrupt: Option<&Interrupt>) -> Result<Frame, PopTimeoutError> {
+        let deadline = match wait.deadline(None) {
+            None => Some(Instant::now()),
+            Some(d) => d,
+        };
         loop {
-            self.wait(deadline)?;
+            self.wait(deadline, interrupt)?;
             match self.try_pop() {
                 Ok(f) => return Ok(f),
                 Err(TryPopError::Disconnected) => return Err(PopTimeoutError::Disconnected),
                 // Evicted between the wait and the claim (DropOldest): wait again.
-                Err(TryPopError::Empty) => continue,
+                Err(_) => continue,
             }
         }
     }
@@ -428,14 +478,24 @@ impl Consumer {
     /// first frame is taken whatever its size), copied out, without waiting.
     pub fn pop_batch(&mut self, max_frames: usize, max_bytes: usize) -> Result<Vec<Frame>, TryPopError> {
         let batch = self.try_peek_batch(max_frames, max_bytes)?;
-        Ok(batch.iter().map(|(info, d)| Frame { info, data: d.to_vec() }).collect())
+        Ok(batch
+            .iter()
+            .map(|(info, d)| Frame {
+                info,
+                data: d.to_vec(),
+            })
+            .collect())
     }
 
     /// Reads the oldest frame in place, if one is queued now; its space is released when
     /// the returned view is dropped.
     pub fn try_peek(&mut self) -> Result<FrameRef<'_>, TryPopError> {
         match self.claim_one() {
-            Some((pos, len)) => Ok(FrameRef { consumer: self, pos, len }),
+            Some((pos, len)) => Ok(FrameRef {
+                consumer: self,
+                pos,
+                len,
+            }),
             None if self.at_end() => Err(TryPopError::Disconnected),
             None => Err(TryPopError::Empty),
         }
@@ -449,9 +509,17 @@ impl Consumer {
         let bytes = self.claim(max_frames, max_bytes as u64, &mut slots);
         if slots.is_empty() {
             self.spare_slots = slots;
-            return Err(if self.at_end() { TryPopError::Disconnected } else { TryPopError::Empty });
+            return Err(if self.at_end() {
+                TryPopError::Disconnected
+            } else {
+                TryPopError::Empty
+            });
         }
-        Ok(Batch { consumer: self, slots, bytes })
+        Ok(Batch {
+            consumer: self,
+            slots,
+            bytes,
+        })
     }
 
     /// Claims up to `max_frames` frames / `max_bytes` payload bytes in place (the first
@@ -468,13 +536,20 @@ impl Consumer {
         max_bytes: usize,
         out: &mut Vec<Claimed>,
     ) -> Result<(), TryPopError> {
-        debug_assert!(!self.drop_oldest, "detached claims need a head only the consumer moves");
+        debug_assert!(
+            !self.drop_oldest,
+            "detached claims need a head only the consumer moves"
+        );
         let mut slots = std::mem::take(&mut self.spare_slots);
         slots.clear();
         self.claim(max_frames, max_bytes as u64, &mut slots);
         if slots.is_empty() {
             self.spare_slots = slots;
-            return Err(if self.at_end() { TryPopError::Disconnected } else { TryPopError::Empty });
+            return Err(if self.at_end() {
+                TryPopError::Disconnected
+            } else {
+                TryPopError::Empty
+            });
         }
         for (pos, h) in slots.drain(..) {
             // SAFETY: the slot is claimed (published, not released); `Claimed::data`
@@ -508,16 +583,32 @@ impl Consumer {
         max_bytes: usize,
         timeout: Option<Duration>,
     ) -> Result<Batch<'_>, PopTimeoutError> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let wait = timeout.map_or(Wait::Forever, Wait::Timeout);
+        self.peek_batch_with(max_frames, max_bytes, wait, None)
+    }
+
+    /// As [`peek_batch_timeout`](Self::peek_batch_timeout), waiting as `wait` says and
+    /// cut short by `interrupt`.
+    pub fn peek_batch_with(
+        &mut self,
+        max_frames: usize,
+        max_bytes: usize,
+        wait: Wait,
+        interrupt: Option<&Interrupt>,
+    ) -> Result<Batch<'_>, PopTimeoutError> {
+        let deadline = match wait.deadline(None) {
+            None => Some(Instant::now()),
+            Some(d) => d,
+        };
         loop {
-            self.wait(deadline)?;
+            self.wait(deadline, interrupt)?;
             if self.has_data() {
                 break;
             }
         }
         self.try_peek_batch(max_frames, max_bytes).map_err(|e| match e {
-            TryPopError::Empty => PopTimeoutError::Timeout,
             TryPopError::Disconnected => PopTimeoutError::Disconnected,
+            _ => PopTimeoutError::Timeout,
         })
     }
 
@@ -561,7 +652,10 @@ impl Consumer {
         shared.space.notify();
         shared.data.notify();
         let queued = shared.queued_frames();
-        shared.cc.discarded.store(shared.cc.discarded.load(Ordering::Relaxed) + queued, Ordering::Release);
+        shared.cc.discarded.store(
+            shared.cc.discarded.load(Ordering::Relaxed) + queued,
+            Ordering::Release,
+        );
     }
 
     /// Whether the queue is above high water now.

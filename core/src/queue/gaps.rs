@@ -17,7 +17,7 @@ pub struct Gap {
     /// Why.
     pub reason: DropReason,
     /// Host time of the first drop (CLOCK_MONOTONIC ns).
-    pub host_time_ns: u64,
+    pub host_ts_ns: u64,
 }
 
 #[derive(Default)]
@@ -28,7 +28,7 @@ pub(crate) struct GapLog {
 impl GapLog {
     /// Logs one dropped sequence number. Entries stay sorted by sequence: under
     /// DropOldest a refused newest frame can be logged before older frames are evicted.
-    pub(crate) fn record(&mut self, seq: u64, reason: DropReason, host_time_ns: u64) {
+    pub(crate) fn record(&mut self, seq: u64, reason: DropReason, host_ts_ns: u64) {
         // Almost always an append; otherwise find the place from the back.
         let mut at = self.entries.len();
         while at > 0 && self.entries[at - 1].first_seq > seq {
@@ -55,11 +55,19 @@ impl GapLog {
             if next.reason == reason && seq + 1 == next.first_seq {
                 next.first_seq = seq;
                 next.count += 1;
-                next.host_time_ns = next.host_time_ns.min(host_time_ns);
+                next.host_ts_ns = next.host_ts_ns.min(host_ts_ns);
                 return;
             }
         }
-        self.entries.insert(at, Gap { first_seq: seq, count: 1, reason, host_time_ns });
+        self.entries.insert(
+            at,
+            Gap {
+                first_seq: seq,
+                count: 1,
+                reason,
+                host_ts_ns,
+            },
+        );
     }
 
     /// Removes and returns the gaps that start before `seq`.

@@ -6,9 +6,9 @@ mod producer;
 mod shared;
 mod slot;
 
-pub use consumer::{Batch, Consumer, Frame, FrameInfo, FrameRef};
 #[cfg(not(loom))]
 pub(crate) use consumer::Claimed;
+pub use consumer::{Batch, Consumer, Frame, FrameInfo, FrameRef};
 pub use gaps::Gap;
 pub use producer::{Producer, Pushed, Reservation, SharedProducer, SharedReservation};
 
@@ -19,11 +19,10 @@ use crate::error::BuildError;
 use crate::memory::RingMemory;
 use crate::signal::Signal;
 use crate::stats::new_latency_histogram;
-use crate::sync::{AtomicBool, AtomicU64, Arc, Mutex};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex};
 use crate::watermark::WaterMarks;
 use shared::{EvictState, Shared};
 use slot::SLOT_HEADER_LEN;
-
 
 /// Creates a queue and returns its producer and consumer handles.
 ///
@@ -33,7 +32,7 @@ use slot::SLOT_HEADER_LEN;
 /// assert_eq!(rx.pop().unwrap().data, b"frame");
 /// ```
 pub fn queue(config: QueueConfig) -> Result<(Producer, Consumer), BuildError> {
-    queue_with_signal(config, Arc::new(Signal::new()))
+    queue_with_signal(config, Arc::new(Signal::new()), None)
 }
 
 #[cfg(not(loom))] // the writer's name for it; loom builds leave the writer out
@@ -43,6 +42,7 @@ pub(crate) use shared::Shared as QueueShared;
 pub(crate) fn queue_with_signal(
     config: QueueConfig,
     data_signal: Arc<Signal>,
+    stream_id: Option<u16>,
 ) -> Result<(Producer, Consumer), BuildError> {
     let (capacity, high, low) = config.resolve()?;
     let mem = RingMemory::new(capacity, config.prefault).map_err(BuildError::Io)?;
@@ -75,5 +75,8 @@ pub(crate) fn queue_with_signal(
         pc: Default::default(),
         cc: Default::default(),
     });
-    Ok((Producer::new(Arc::clone(&shared)), Consumer::new(shared)))
+    Ok((
+        Producer::new(Arc::clone(&shared), stream_id),
+        Consumer::new(shared),
+    ))
 }

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use crate::clock::{HostClock, monotonic_ns};
 use crate::config::{DropReason, OverflowPolicy};
 use crate::error::{CommitError, PushError, ReserveError, WaitError};
+use crate::wait::{Interrupt, PushOptions, Wait};
 
+use crate::barrier;
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload_mut, read_header, slot_size, write_header};
 use crate::stats::{LatencySampler, QueueStats, bump, bump_shared};
-use crate::barrier;
 use crate::sync::{Arc, Mutex, Ordering, lock};
 
 /// What happened to a pushed frame. Must be looked at: under a drop policy the frame may
@@ -46,9 +47,9 @@ impl Pushed {
     }
 }
 
-/// How long an operation may wait for room.
+/// How long an operation may wait for room, resolved against the queue's configuration.
 #[derive(Clone, Copy)]
-pub(crate) enum Wait {
+pub(crate) enum RoomWait {
     /// Never wait (`WouldBlock` at once).
     No,
     /// Until this instant (`Timeout` after).
@@ -60,20 +61,19 @@ pub(crate) enum Wait {
     Outside,
 }
 
-impl Wait {
+impl RoomWait {
     fn deadline(self) -> Option<Instant> {
         match self {
-            Wait::Until(d) => Some(d),
+            RoomWait::Until(d) => Some(d),
             _ => None,
         }
     }
-}
 
-impl Wait {
-    pub(crate) fn from_timeout(t: Option<Duration>) -> Wait {
-        match t {
-            None => Wait::Forever,
-            Some(d) => Instant::now().checked_add(d).map_or(Wait::Forever, Wait::Until),
+    pub(crate) fn resolve(wait: Wait, configured: Option<Duration>) -> RoomWait {
+        match wait.deadline(configured) {
+            None => RoomWait::No,
+            Some(None) => RoomWait::Forever,
+            Some(Some(d)) => RoomWait::Until(d),
         }
     }
 }
@@ -93,6 +93,8 @@ pub(crate) struct ProducerCore {
     /// Whether the push or reservation in progress left the fast path (waited, evicted,
     /// dropped): such pushes are always timed.
     op_slow: bool,
+    /// The stream this producer feeds, for a writer stream.
+    pub(crate) stream_id: Option<u16>,
 }
 
 /// Under DropOldest, the longest a producer waits for the consumer to finish reading
@@ -116,6 +118,7 @@ impl ProducerCore {
             lat: LatencySampler::new(),
             op_start: 0,
             op_slow: false,
+            stream_id: None,
         }
     }
 
@@ -170,7 +173,12 @@ impl ProducerCore {
 
     /// Finds room for a `len`-byte frame, applying the overflow policy. On success the
     /// slot starts at `self.tail`.
-    pub(crate) fn make_room(&mut self, len: usize, wait: Wait) -> Result<(), ReserveError> {
+    pub(crate) fn make_room(
+        &mut self,
+        len: usize,
+        wait: RoomWait,
+        interrupt: Option<&Interrupt>,
+    ) -> Result<(), ReserveError> {
         self.check_open()?;
         let max = self.shared.max_frame_len;
         if len > max {
@@ -185,14 +193,17 @@ impl ProducerCore {
             OverflowPolicy::FailFast => self.refuse(ReserveError::WouldBlock),
             OverflowPolicy::Block => {
                 match wait {
-                    Wait::No => return self.refuse(ReserveError::WouldBlock),
-                    Wait::Outside => return Err(ReserveError::WouldBlock),
-                    Wait::Until(_) | Wait::Forever => {}
+                    RoomWait::No => return self.refuse(ReserveError::WouldBlock),
+                    RoomWait::Outside => return Err(ReserveError::WouldBlock),
+                    RoomWait::Until(_) | RoomWait::Forever => {}
                 }
-                let ok = self.shared.wait_for_room(need, wait.deadline());
+                let ok = self.shared.wait_for_room(need, wait.deadline(), interrupt);
                 self.check_open()?;
                 if ok && self.fits(need) {
                     Ok(())
+                } else if interrupt.is_some_and(Interrupt::is_triggered) {
+                    // The caller was asked to stop waiting: not a refusal by the queue.
+                    Err(ReserveError::Interrupted)
                 } else {
                     self.refuse(ReserveError::Timeout)
                 }
@@ -211,7 +222,11 @@ impl ProducerCore {
                     !lock(&shared.evict).held || shared.is_closed_for_producers()
                 });
                 self.check_open()?;
-                if self.evict_for(need) { Ok(()) } else { Err(self.drop_newest(len)) }
+                if self.evict_for(need) {
+                    Ok(())
+                } else {
+                    Err(self.drop_newest(len))
+                }
             }
         }
     }
@@ -233,7 +248,8 @@ impl ProducerCore {
         bump(&pc.bytes_dropped, len as u64);
         bump(&pc.bytes_pushed, len as u64);
         // `pushed` last: readers that balance the books see the drop counted first.
-        pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        pc.pushed
+            .store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         ReserveError::Dropped { seq }
     }
 
@@ -260,8 +276,7 @@ impl ProducerCore {
         {
             let mut gaps = lock(&shared.gaps);
             while self.tail + need - head > shared.capacity
-                || (shared.max_frames != u64::MAX
-                    && shared.queued_frames() - evicted >= shared.max_frames)
+                || (shared.max_frames != u64::MAX && shared.queued_frames() - evicted >= shared.max_frames)
             {
                 if head == self.tail {
                     break;
@@ -278,7 +293,10 @@ impl ProducerCore {
         if evicted > 0 {
             let pc = &shared.pc;
             bump(&pc.bytes_dropped, evicted_bytes);
-            pc.dropped_oldest.store(pc.dropped_oldest.load(Ordering::Relaxed) + evicted, Ordering::Release);
+            pc.dropped_oldest.store(
+                pc.dropped_oldest.load(Ordering::Relaxed) + evicted,
+                Ordering::Release,
+            );
             shared.head.store(head, Ordering::Release);
             shared.free.store(head, Ordering::Release);
             self.free_cache = head;
@@ -306,7 +324,8 @@ impl ProducerCore {
         shared.tail.store(self.tail, Ordering::Release);
         let pc = &shared.pc;
         bump(&pc.bytes_pushed, len as u64);
-        pc.pushed.store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        pc.pushed
+            .store(pc.pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         shared.data.notify();
 
         // `level` is an upper bound (the cached `free` may be old). Look at the consumer's
@@ -346,14 +365,20 @@ impl ProducerCore {
             return;
         }
         // A reservation's host time is read at commit: it is the end time too.
-        let end = if host_ts == start || host_ts == 0 { self.clock.now() } else { host_ts };
+        let end = if host_ts == start || host_ts == 0 {
+            self.clock.now()
+        } else {
+            host_ts
+        };
         let ns = end.saturating_sub(start);
         if self.op_slow {
             self.lat.record_slow(ns);
         } else {
             self.lat.record_fast(ns, len);
         }
-        if self.lat.pending() >= HIST_FLUSH_SAMPLES || end.saturating_sub(self.lat.flushed_at) >= HIST_FLUSH_NS {
+        if self.lat.pending() >= HIST_FLUSH_SAMPLES
+            || end.saturating_sub(self.lat.flushed_at) >= HIST_FLUSH_NS
+        {
             self.flush_latency(end);
         }
     }
@@ -368,10 +393,16 @@ impl ProducerCore {
         }
     }
 
-    pub(crate) fn push(&mut self, data: &[u8], device_ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
+    pub(crate) fn push(
+        &mut self,
+        data: &[u8],
+        device_ts: Option<u64>,
+        wait: RoomWait,
+        interrupt: Option<&Interrupt>,
+    ) -> Result<Pushed, PushError> {
         let need_host = self.shared.host_timestamps || device_ts.is_none();
         let started = self.begin_op(data.len(), need_host);
-        match self.make_room(data.len(), wait) {
+        match self.make_room(data.len(), wait, interrupt) {
             Ok(()) => {}
             Err(ReserveError::Dropped { seq }) => return Ok(Pushed::Dropped { seq }),
             Err(e) => return Err(reserve_to_push(e)),
@@ -380,7 +411,9 @@ impl ProducerCore {
         let dst = unsafe { payload_mut(&self.shared.mem, self.tail, data.len()) };
         crate::frame_copy::copy_frame(dst, data, self.shared.stream_large_frames);
         let host_ts = if need_host { started } else { 0 };
-        Ok(Pushed::Queued { seq: self.publish(data.len(), device_ts, host_ts) })
+        Ok(Pushed::Queued {
+            seq: self.publish(data.len(), device_ts, host_ts),
+        })
     }
 
     pub(crate) fn close(&mut self) {
@@ -405,14 +438,20 @@ fn reserve_to_push(e: ReserveError) -> PushError {
         ReserveError::Timeout => PushError::Timeout,
         ReserveError::Closed => PushError::Closed,
         ReserveError::Failed => PushError::Failed,
+        ReserveError::Interrupted => PushError::Interrupted,
         ReserveError::TooLarge { len, max } => PushError::TooLarge { len, max },
         // Handled by the caller before conversion.
         ReserveError::Dropped { .. } => PushError::WouldBlock,
     }
 }
 
-/// The producer handle of a queue. Lock-free: `push` and `reserve`/`commit` take no lock
-/// unless they must wait, drop or evict.
+/// The producer handle of a queue, or of one stream of a [`Writer`](crate::Writer) —
+/// the same type either way. Lock-free: `push` and `reserve`/`commit` take no lock unless
+/// they must wait, drop or evict.
+///
+/// One entry point pushes: [`push_with`](Self::push_with) takes [`PushOptions`] (device
+/// timestamp, how long to wait, an [`Interrupt`]); [`push`](Self::push) and
+/// [`try_push`](Self::try_push) are its two common forms.
 ///
 /// A `Producer` may move to another thread (`Send`) but not be shared (`!Sync`). For
 /// several producing threads, turn it into a [`SharedProducer`] with
@@ -424,56 +463,67 @@ pub struct Producer {
 }
 
 impl Producer {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Producer { core: ProducerCore::new(shared), _not_sync: PhantomData }
+    pub(crate) fn new(shared: Arc<Shared>, stream_id: Option<u16>) -> Self {
+        let mut core = ProducerCore::new(shared);
+        core.stream_id = stream_id;
+        Producer {
+            core,
+            _not_sync: PhantomData,
+        }
+    }
+
+    /// The stream's id in its capture, for a writer stream; `None` for a bare queue.
+    pub fn stream_id(&self) -> Option<u16> {
+        self.core.stream_id
     }
 
     /// Copies `data` into the queue as one frame timestamped with the host clock. Under
-    /// `Block` waits for room (up to the configured timeout); under the drop policies the
+    /// `Block` waits for room as the queue is configured; under the drop policies the
     /// result says whether the frame was queued or dropped.
     pub fn push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
-        let wait = Wait::from_timeout(self.core.shared.block_timeout);
-        self.core.push(data, None, wait)
-    }
-
-    /// As [`push`](Self::push), with a caller-supplied device timestamp (ns).
-    pub fn push_at(&mut self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
-        let wait = Wait::from_timeout(self.core.shared.block_timeout);
-        self.core.push(data, Some(timestamp_ns), wait)
-    }
-
-    /// As [`push`](Self::push), waiting at most `timeout` for room under `Block`.
-    pub fn push_timeout(&mut self, data: &[u8], timeout: Duration) -> Result<Pushed, PushError> {
-        self.core.push(data, None, Wait::from_timeout(Some(timeout)))
+        self.push_with(data, &PushOptions::new())
     }
 
     /// As [`push`](Self::push), but never waits: under `Block`, a full queue gives
     /// `WouldBlock`.
     pub fn try_push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
-        self.core.push(data, None, Wait::No)
+        self.push_with(data, &PushOptions::new().wait(Wait::Never))
+    }
+
+    /// Copies `data` into the queue as one frame, with a device timestamp, a wait and an
+    /// interrupt from `options`.
+    pub fn push_with(&mut self, data: &[u8], options: &PushOptions<'_>) -> Result<Pushed, PushError> {
+        let wait = RoomWait::resolve(options.wait, self.core.shared.block_timeout);
+        self.core
+            .push(data, options.device_ts_ns, wait, options.interrupt)
     }
 
     /// Reserves room for a frame of `len` bytes, written in place through the returned
     /// [`Reservation`] and published by its `commit`. Waits like [`push`](Self::push).
     pub fn reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
-        let wait = Wait::from_timeout(self.core.shared.block_timeout);
-        self.reserve_with(len, wait)
-    }
-
-    /// As [`reserve`](Self::reserve), waiting at most `timeout` under `Block`.
-    pub fn reserve_timeout(&mut self, len: usize, timeout: Duration) -> Result<Reservation<'_>, ReserveError> {
-        self.reserve_with(len, Wait::from_timeout(Some(timeout)))
+        self.reserve_with(len, &PushOptions::new())
     }
 
     /// As [`reserve`](Self::reserve), never waiting.
     pub fn try_reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
-        self.reserve_with(len, Wait::No)
+        self.reserve_with(len, &PushOptions::new().wait(Wait::Never))
     }
 
-    fn reserve_with(&mut self, len: usize, wait: Wait) -> Result<Reservation<'_>, ReserveError> {
+    /// As [`reserve`](Self::reserve), waiting and interruptible as `options` say; its
+    /// timestamp, if any, is the one [`Reservation::commit`] gives the frame.
+    pub fn reserve_with(
+        &mut self,
+        len: usize,
+        options: &PushOptions<'_>,
+    ) -> Result<Reservation<'_>, ReserveError> {
+        let wait = RoomWait::resolve(options.wait, self.core.shared.block_timeout);
         self.core.begin_op(len, false);
-        self.core.make_room(len, wait)?;
-        Ok(Reservation { core: &mut self.core, len })
+        self.core.make_room(len, wait, options.interrupt)?;
+        Ok(Reservation {
+            core: &mut self.core,
+            len,
+            device_ts_ns: options.device_ts_ns,
+        })
     }
 
     /// Largest frame (payload bytes) this queue accepts.
@@ -486,14 +536,16 @@ impl Producer {
         self.core.close();
     }
 
-    /// Whether the consumer is gone (pushes would return `Closed` or `Failed`).
+    /// Whether pushes would now return `Closed` or `Failed` (this stream was closed, or
+    /// the consumer is gone).
     pub fn is_closed(&self) -> bool {
         self.core.closed || self.core.shared.is_closed_for_producers()
     }
 
     /// Blocks until the queue is not above high water (returns at once if it is not).
-    pub fn wait_below_low(&self, timeout: Option<Duration>) -> Result<(), WaitError> {
-        self.core.shared.wait_below_low(timeout)
+    /// `Wait::Configured` and `Wait::Forever` wait for ever.
+    pub fn wait_below_low(&self, wait: Wait, interrupt: Option<&Interrupt>) -> Result<(), WaitError> {
+        self.core.shared.wait_below_low(wait, interrupt)
     }
 
     /// Whether the queue is above high water now.
@@ -522,7 +574,9 @@ impl Producer {
 
     /// Makes this producer shareable between threads (each push then takes a short lock).
     pub fn into_shared(self) -> SharedProducer {
-        SharedProducer { inner: Arc::new(Mutex::new(self.core)) }
+        SharedProducer {
+            inner: Arc::new(Mutex::new(self.core)),
+        }
     }
 }
 
@@ -532,28 +586,34 @@ impl Producer {
 pub struct Reservation<'a> {
     core: &'a mut ProducerCore,
     len: usize,
+    device_ts_ns: Option<u64>,
 }
 
 impl Reservation<'_> {
-    /// Publishes the frame with the host clock as its timestamp; returns its sequence.
+    /// Publishes the frame with the timestamp given at reservation (the host clock's if
+    /// none); returns its sequence number.
     pub fn commit(self) -> u64 {
-        let len = self.len;
-        self.finish(len, None)
+        let (len, ts) = (self.len, self.device_ts_ns);
+        self.finish(len, ts)
     }
 
     /// Publishes the frame with a caller-supplied device timestamp (ns).
-    pub fn commit_at(self, timestamp_ns: u64) -> u64 {
+    pub fn commit_at(self, device_ts_ns: u64) -> u64 {
         let len = self.len;
-        self.finish(len, Some(timestamp_ns))
+        self.finish(len, Some(device_ts_ns))
     }
 
     /// Publishes only the first `len` bytes (for producers that learn the size while
     /// writing); the rest of the reservation is given back.
-    pub fn commit_len(self, len: usize, timestamp_ns: Option<u64>) -> Result<u64, CommitError> {
+    pub fn commit_len(self, len: usize, device_ts_ns: Option<u64>) -> Result<u64, CommitError> {
         if len > self.len {
-            return Err(CommitError::TooLong { len, reserved: self.len });
+            return Err(CommitError::TooLong {
+                len,
+                reserved: self.len,
+            });
         }
-        Ok(self.finish(len, timestamp_ns))
+        let ts = device_ts_ns.or(self.device_ts_ns);
+        Ok(self.finish(len, ts))
     }
 
     /// Discards the reservation.
@@ -570,7 +630,11 @@ impl Reservation<'_> {
     }
 
     fn finish(self, len: usize, ts: Option<u64>) -> u64 {
-        let host = if self.core.shared.host_timestamps || ts.is_none() { self.core.clock.now() } else { 0 };
+        let host = if self.core.shared.host_timestamps || ts.is_none() {
+            self.core.clock.now()
+        } else {
+            0
+        };
         self.core.publish(len, ts, host)
     }
 }
@@ -591,130 +655,115 @@ impl std::ops::DerefMut for Reservation<'_> {
     }
 }
 
-/// A producer handle that many threads may use at once (`Send + Sync + Clone`). Each
-/// push takes a short lock around the copy; a `Block` wait happens outside the lock, so a
-/// waiting thread never holds up another's timeout. A reservation holds the lock until it
-/// is committed or dropped. Frames from one handle stay in order; sequence numbers are
-/// shared by all. The stream ends when the last clone is dropped or any clone closes.
+/// A [`Producer`] that many threads may use at once (`Send + Sync + Clone`), made with
+/// [`Producer::into_shared`]; the same calls with `&self`. Each push takes a short lock
+/// around the copy; a `Block` wait happens outside the lock, so a waiting thread never
+/// holds up another's timeout. A reservation holds the lock until it is committed or
+/// dropped. Frames from one handle stay in order; sequence numbers are shared by all.
+/// The stream ends when the last clone is dropped or any clone closes.
 #[derive(Clone)]
 pub struct SharedProducer {
     inner: Arc<Mutex<ProducerCore>>,
 }
 
 impl SharedProducer {
-    fn push_with(&self, data: &[u8], ts: Option<u64>, wait: Wait) -> Result<Pushed, PushError> {
+    /// As [`Producer::stream_id`].
+    pub fn stream_id(&self) -> Option<u16> {
+        lock(&self.inner).stream_id
+    }
+
+    /// As [`Producer::push`].
+    pub fn push(&self, data: &[u8]) -> Result<Pushed, PushError> {
+        self.push_with(data, &PushOptions::new())
+    }
+
+    /// As [`Producer::try_push`].
+    pub fn try_push(&self, data: &[u8]) -> Result<Pushed, PushError> {
+        self.push_with(data, &PushOptions::new().wait(Wait::Never))
+    }
+
+    /// As [`Producer::push_with`].
+    pub fn push_with(&self, data: &[u8], options: &PushOptions<'_>) -> Result<Pushed, PushError> {
+        let mut wait = None;
         loop {
             let mut core = lock(&self.inner);
+            let w = *wait.get_or_insert_with(|| RoomWait::resolve(options.wait, core.shared.block_timeout));
             // Only Block waits, and it waits outside the lock; other policies answer now.
-            let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(wait, Wait::No);
-            match core.push(data, ts, if blocking { Wait::Outside } else { Wait::No }) {
+            let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(w, RoomWait::No);
+            let here = if blocking { RoomWait::Outside } else { RoomWait::No };
+            match core.push(data, options.device_ts_ns, here, None) {
                 Err(PushError::WouldBlock) if blocking => {
                     let shared = Arc::clone(&core.shared);
                     drop(core);
-                    self.wait_outside(&shared, data.len(), wait).map_err(reserve_to_push)?;
+                    wait_outside(&shared, data.len(), w, options.interrupt).map_err(reserve_to_push)?;
                 }
                 other => return other,
             }
         }
     }
 
-    /// Waits for room without holding the handle's lock (Block policy).
-    fn wait_outside(&self, shared: &Shared, len: usize, wait: Wait) -> Result<(), ReserveError> {
-        if shared.wait_for_room(slot_size(len as u64), wait.deadline()) {
-            Ok(())
-        } else {
-            bump_shared(&shared.pc.refused, 1);
-            Err(ReserveError::Timeout)
-        }
-    }
-
-    /// As [`Producer::push`].
-    pub fn push(&self, data: &[u8]) -> Result<Pushed, PushError> {
-        let t = lock(&self.inner).shared.block_timeout;
-        self.push_with(data, None, Wait::from_timeout(t))
-    }
-
-    /// As [`Producer::push_at`].
-    pub fn push_at(&self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
-        let t = lock(&self.inner).shared.block_timeout;
-        self.push_with(data, Some(timestamp_ns), Wait::from_timeout(t))
-    }
-
-    /// As [`Producer::push_timeout`].
-    pub fn push_timeout(&self, data: &[u8], timeout: Duration) -> Result<Pushed, PushError> {
-        self.push_with(data, None, Wait::from_timeout(Some(timeout)))
-    }
-
-    /// As [`Producer::try_push`].
-    pub fn try_push(&self, data: &[u8]) -> Result<Pushed, PushError> {
-        self.push_with(data, None, Wait::No)
-    }
-
-    /// Reserves room for a frame; the returned guard holds this handle's lock until it
-    /// is committed or dropped. Never waits with the lock held: under `Block` it waits
-    /// for room first.
+    /// As [`Producer::reserve`]; the returned guard holds this handle's lock until it is
+    /// committed or dropped. Never waits with the lock held: under `Block` it waits for
+    /// room first.
     pub fn reserve(&self, len: usize) -> Result<SharedReservation<'_>, ReserveError> {
-        let wait = Wait::from_timeout(lock(&self.inner).shared.block_timeout);
-        self.reserve_with(len, wait)
+        self.reserve_with(len, &PushOptions::new())
     }
 
-    /// As [`reserve`](Self::reserve), waiting at most `timeout` under `Block`.
-    pub fn reserve_timeout(&self, len: usize, timeout: Duration) -> Result<SharedReservation<'_>, ReserveError> {
-        self.reserve_with(len, Wait::from_timeout(Some(timeout)))
-    }
-
-    /// As [`reserve`](Self::reserve), never waiting.
+    /// As [`Producer::try_reserve`].
     pub fn try_reserve(&self, len: usize) -> Result<SharedReservation<'_>, ReserveError> {
-        self.reserve_with(len, Wait::No)
+        self.reserve_with(len, &PushOptions::new().wait(Wait::Never))
     }
 
-    /// As [`push_at`](Self::push_at), waiting at most `timeout` under `Block`.
-    pub fn push_at_timeout(&self, data: &[u8], timestamp_ns: u64, timeout: Duration) -> Result<Pushed, PushError> {
-        self.push_with(data, Some(timestamp_ns), Wait::from_timeout(Some(timeout)))
-    }
-
-    /// As [`try_push`](Self::try_push), with a device timestamp.
-    pub fn try_push_at(&self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
-        self.push_with(data, Some(timestamp_ns), Wait::No)
-    }
-
-    fn reserve_with(&self, len: usize, wait: Wait) -> Result<SharedReservation<'_>, ReserveError> {
+    /// As [`Producer::reserve_with`].
+    pub fn reserve_with(
+        &self,
+        len: usize,
+        options: &PushOptions<'_>,
+    ) -> Result<SharedReservation<'_>, ReserveError> {
+        let mut wait = None;
         loop {
             let mut core = lock(&self.inner);
+            let w = *wait.get_or_insert_with(|| RoomWait::resolve(options.wait, core.shared.block_timeout));
             core.begin_op(len, false);
-            let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(wait, Wait::No);
-            match core.make_room(len, if blocking { Wait::Outside } else { Wait::No }) {
-                Ok(()) => return Ok(SharedReservation { core, len }),
+            let blocking = core.shared.policy == OverflowPolicy::Block && !matches!(w, RoomWait::No);
+            match core.make_room(len, if blocking { RoomWait::Outside } else { RoomWait::No }, None) {
+                Ok(()) => {
+                    return Ok(SharedReservation {
+                        core,
+                        len,
+                        device_ts_ns: options.device_ts_ns,
+                    });
+                }
                 Err(ReserveError::WouldBlock) if blocking => {
                     let shared = Arc::clone(&core.shared);
                     drop(core);
-                    self.wait_outside(&shared, len, wait)?;
+                    wait_outside(&shared, len, w, options.interrupt)?;
                 }
                 Err(e) => return Err(e),
             }
         }
     }
 
-    /// Ends the stream for every handle.
+    /// As [`Producer::close`].
     pub fn close(&self) {
         lock(&self.inner).close();
     }
 
-    /// Whether the consumer is gone.
+    /// As [`Producer::is_closed`].
     pub fn is_closed(&self) -> bool {
         let c = lock(&self.inner);
         c.closed || c.shared.is_closed_for_producers()
     }
 
-    /// Largest frame this queue accepts.
+    /// As [`Producer::max_frame_len`].
     pub fn max_frame_len(&self) -> usize {
         lock(&self.inner).shared.max_frame_len
     }
 
-    /// As [`Producer::wait_below_low`].
-    pub fn wait_below_low(&self, timeout: Option<Duration>) -> Result<(), WaitError> {
+    /// As [`Producer::wait_below_low`] (waits without holding the handle's lock).
+    pub fn wait_below_low(&self, wait: Wait, interrupt: Option<&Interrupt>) -> Result<(), WaitError> {
         let shared = Arc::clone(&lock(&self.inner).shared);
-        shared.wait_below_low(timeout)
+        shared.wait_below_low(wait, interrupt)
     }
 
     /// As [`Producer::is_above_high_water`].
@@ -740,29 +789,77 @@ impl SharedProducer {
     }
 }
 
+/// Waits for room without holding a shared handle's lock (`Block` policy). A timeout
+/// counts as a refusal; an interrupt does not (the queue refused nothing).
+fn wait_outside(
+    shared: &Arc<Shared>,
+    len: usize,
+    wait: RoomWait,
+    interrupt: Option<&Interrupt>,
+) -> Result<(), ReserveError> {
+    if shared.wait_for_room(slot_size(len as u64), wait.deadline(), interrupt) {
+        Ok(())
+    } else if interrupt.is_some_and(Interrupt::is_triggered) {
+        Err(ReserveError::Interrupted)
+    } else {
+        bump_shared(&shared.pc.refused, 1);
+        Err(ReserveError::Timeout)
+    }
+}
+
 /// A reservation made through a [`SharedProducer`]; holds the handle's lock.
 pub struct SharedReservation<'a> {
     core: crate::sync::MutexGuard<'a, ProducerCore>,
     len: usize,
+    device_ts_ns: Option<u64>,
 }
 
 impl SharedReservation<'_> {
-    /// Publishes the frame; returns its sequence number.
-    pub fn commit(mut self) -> u64 {
-        let host = self.core.clock.now();
-        let len = self.len;
-        self.core.publish(len, None, host)
+    /// As [`Reservation::commit`].
+    pub fn commit(self) -> u64 {
+        let (len, ts) = (self.len, self.device_ts_ns);
+        self.finish(len, ts)
     }
 
-    /// Publishes the frame with a caller-supplied device timestamp (ns).
-    pub fn commit_at(mut self, timestamp_ns: u64) -> u64 {
-        let host = self.core.clock.now();
+    /// As [`Reservation::commit_at`].
+    pub fn commit_at(self, device_ts_ns: u64) -> u64 {
         let len = self.len;
-        self.core.publish(len, Some(timestamp_ns), host)
+        self.finish(len, Some(device_ts_ns))
+    }
+
+    /// As [`Reservation::commit_len`].
+    pub fn commit_len(self, len: usize, device_ts_ns: Option<u64>) -> Result<u64, CommitError> {
+        if len > self.len {
+            return Err(CommitError::TooLong {
+                len,
+                reserved: self.len,
+            });
+        }
+        let ts = device_ts_ns.or(self.device_ts_ns);
+        Ok(self.finish(len, ts))
     }
 
     /// Discards the reservation.
     pub fn abort(self) {}
+
+    /// Reserved length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the reservation is for an empty frame.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn finish(mut self, len: usize, ts: Option<u64>) -> u64 {
+        let host = if self.core.shared.host_timestamps || ts.is_none() {
+            self.core.clock.now()
+        } else {
+            0
+        };
+        self.core.publish(len, ts, host)
+    }
 }
 
 impl std::ops::Deref for SharedReservation<'_> {

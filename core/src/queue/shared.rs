@@ -15,7 +15,7 @@
 //! must also move `head` (eviction); there claims, releases and evictions take the short
 //! `evict` lock — never held across I/O.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
@@ -27,6 +27,7 @@ use crate::queue::gaps::GapLog;
 use crate::signal::Signal;
 use crate::stats::{ConsumerCounters, LatencySummary, ProducerCounters, QueueStats, bump_shared};
 use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, lock};
+use crate::wait::{Interrupt, Wait, Wake};
 use crate::watermark::WaterMarks;
 
 /// Consumer claims as seen by the eviction path (DropOldest only).
@@ -88,10 +89,9 @@ impl Shared {
     /// Frames queued now (published, not yet taken or dropped).
     pub(crate) fn queued_frames(&self) -> u64 {
         let pushed = self.pc.pushed.load(Ordering::Acquire);
-        let dropped = self.pc.dropped_newest.load(Ordering::Acquire)
-            + self.pc.dropped_oldest.load(Ordering::Acquire);
-        let gone = self.cc.popped.load(Ordering::Acquire)
-            + self.cc.discarded.load(Ordering::Acquire);
+        let dropped =
+            self.pc.dropped_newest.load(Ordering::Acquire) + self.pc.dropped_oldest.load(Ordering::Acquire);
+        let gone = self.cc.popped.load(Ordering::Acquire) + self.cc.discarded.load(Ordering::Acquire);
         pushed.saturating_sub(dropped).saturating_sub(gone)
     }
 
@@ -101,28 +101,53 @@ impl Shared {
         self.level() + need <= self.capacity && self.queued_frames() < self.max_frames
     }
 
-    /// Blocks until `need` bytes fit or the consumer closes; false on timeout. Adds the
-    /// time spent to the blocked counter (several shared-producer threads may wait at
-    /// once, hence the atomic add).
-    pub(crate) fn wait_for_room(&self, need: u64, deadline: Option<Instant>) -> bool {
+    /// Blocks until `need` bytes fit or the consumer closes; false on timeout or
+    /// interrupt. Adds the time spent to the blocked counter (several shared-producer
+    /// threads may wait at once, hence the atomic add).
+    pub(crate) fn wait_for_room(
+        self: &Arc<Self>,
+        need: u64,
+        deadline: Option<Instant>,
+        interrupt: Option<&Interrupt>,
+    ) -> bool {
         let started = Instant::now();
+        let _watching = interrupt.map(|i| i.watch(Arc::clone(self) as Arc<dyn Wake>));
+        let triggered = || interrupt.is_some_and(Interrupt::is_triggered);
         let ok = self.space.wait_until(deadline, || {
-            (self.room_for(need) && self.level() <= self.wake_level) || self.is_closed_for_producers()
+            (self.room_for(need) && self.level() <= self.wake_level)
+                || self.is_closed_for_producers()
+                || triggered()
         });
         bump_shared(&self.pc.blocked_ns, started.elapsed().as_nanos() as u64);
-        ok
+        ok && !triggered()
     }
 
     /// Blocks until the queue is not above high water.
-    pub(crate) fn wait_below_low(&self, timeout: Option<Duration>) -> Result<(), WaitError> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let ok = self
-            .space
-            .wait_until(deadline, || !self.marks.is_above() || self.is_closed_for_producers());
+    pub(crate) fn wait_below_low(
+        self: &Arc<Self>,
+        wait: Wait,
+        interrupt: Option<&Interrupt>,
+    ) -> Result<(), WaitError> {
+        let Some(deadline) = wait.deadline(None) else {
+            return if self.is_closed_for_producers() {
+                Err(WaitError::Closed)
+            } else if self.marks.is_above() {
+                Err(WaitError::Timeout)
+            } else {
+                Ok(())
+            };
+        };
+        let _watching = interrupt.map(|i| i.watch(Arc::clone(self) as Arc<dyn Wake>));
+        let triggered = || interrupt.is_some_and(Interrupt::is_triggered);
+        let ok = self.space.wait_until(deadline, || {
+            !self.marks.is_above() || self.is_closed_for_producers() || triggered()
+        });
         if self.is_closed_for_producers() {
             Err(WaitError::Closed)
-        } else if ok {
+        } else if ok && !self.marks.is_above() {
             Ok(())
+        } else if triggered() {
+            Err(WaitError::Interrupted)
         } else {
             Err(WaitError::Timeout)
         }
@@ -172,5 +197,12 @@ impl Shared {
             blocked_ns: r(&pc.blocked_ns),
             push_latency: latency,
         }
+    }
+}
+
+impl Wake for Shared {
+    fn wake(&self) {
+        self.space.wake_all();
+        self.data.wake_all();
     }
 }

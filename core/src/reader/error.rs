@@ -79,11 +79,7 @@ impl fmt::Display for ReaderError {
         match self {
             Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Self::NotACaptureFile { path, reason } => {
-                write!(
-                    f,
-                    "{}: not a streamq capture file: {reason}",
-                    path.display()
-                )
+                write!(f, "{}: not a streamq capture file: {reason}", path.display())
             }
             Self::UnsupportedVersion { path, major, minor } => write!(
                 f,

@@ -4,13 +4,14 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::ReaderError;
+use crate::config::DropReason;
 use crate::format::{
     FLAG_COMPRESSED_ZSTD, FLAG_ENCODING_MASK, Gap, RECORD_HEADER_LEN, RecordHeader, decompress_zstd,
 };
 
 /// One frame, borrowing its payload from the memory map.
 #[derive(Clone, Copy)]
-pub struct FrameRef<'a> {
+pub struct RecordedFrame<'a> {
     /// Stream id.
     pub stream_id: u16,
     /// Per-stream sequence number.
@@ -31,13 +32,8 @@ pub struct FrameRef<'a> {
     payload: &'a [u8],
 }
 
-impl<'a> FrameRef<'a> {
-    pub(crate) fn new(
-        header: RecordHeader,
-        segment: usize,
-        offset: u64,
-        payload: &'a [u8],
-    ) -> Self {
+impl<'a> RecordedFrame<'a> {
+    pub(crate) fn new(header: RecordHeader, segment: usize, offset: u64, payload: &'a [u8]) -> Self {
         Self {
             stream_id: header.stream_id,
             seq: header.seq,
@@ -111,9 +107,9 @@ impl<'a> FrameRef<'a> {
     }
 }
 
-impl fmt::Debug for FrameRef<'_> {
+impl fmt::Debug for RecordedFrame<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FrameRef")
+        f.debug_struct("RecordedFrame")
             .field("stream_id", &self.stream_id)
             .field("seq", &self.seq)
             .field("device_ts_ns", &self.device_ts_ns)
@@ -127,22 +123,46 @@ impl fmt::Debug for FrameRef<'_> {
     }
 }
 
-/// A GAP record and where it is.
+/// A GAP record — `count` consecutive frames of one stream, starting at `first_seq`,
+/// that were never written — and where it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GapInfo {
-    /// The gap.
-    pub gap: Gap,
+#[non_exhaustive]
+pub struct RecordedGap {
+    /// Stream the frames belonged to.
+    pub stream_id: u16,
+    /// Sequence number of the first missing frame.
+    pub first_seq: u64,
+    /// Number of consecutive missing frames.
+    pub count: u64,
+    /// Why they are missing.
+    pub reason: DropReason,
+    /// Host CLOCK_MONOTONIC time the loss was recorded, ns.
+    pub host_ts_ns: u64,
     /// Index of the segment file holding the record.
     pub segment: usize,
     /// File offset of the record within its segment.
     pub offset: u64,
 }
 
+impl RecordedGap {
+    pub(crate) fn new(gap: Gap, segment: usize, offset: u64) -> Self {
+        RecordedGap {
+            stream_id: gap.stream_id,
+            first_seq: gap.first_seq,
+            count: gap.count,
+            reason: gap.reason,
+            host_ts_ns: gap.host_ts_ns,
+            segment,
+            offset,
+        }
+    }
+}
+
 /// A data-bearing record in file order.
 #[derive(Debug, Clone, Copy)]
 pub enum Record<'a> {
     /// A frame.
-    Frame(FrameRef<'a>),
+    Frame(RecordedFrame<'a>),
     /// Frames that were lost (dropped by policy or not written).
-    Gap(GapInfo),
+    Gap(RecordedGap),
 }

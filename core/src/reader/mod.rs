@@ -6,6 +6,7 @@
 //! reading the frames; a file without a valid trailer (crash, power cut, still
 //! being written) is scanned forward up to its last valid record.
 
+mod cursor;
 mod error;
 mod frame;
 mod recover;
@@ -18,8 +19,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
+pub use cursor::{Cursor, CursorOrder};
 pub use error::ReaderError;
-pub use frame::{FrameRef, GapInfo, Record};
+pub use frame::{Record, RecordedFrame, RecordedGap};
 pub use recover::{RecoverReport, recover};
 pub use segments::SegmentInfo;
 pub use streams::StreamInfo;
@@ -33,7 +35,7 @@ use segments::{Loc, Segment, open_segment};
 /// Damage handling: a file opened by scanning lists only records with a valid
 /// CRC (damaged ones are skipped). A cleanly closed file is opened from its
 /// index without reading payloads, so a frame whose payload was damaged later is
-/// still listed and its [`FrameRef::data`] returns [`ReaderError::Corrupt`].
+/// still listed and its [`RecordedFrame::data`] returns [`ReaderError::Corrupt`].
 /// [`Reader::verify`] always checks everything.
 ///
 /// `Reader` is `Send + Sync`; frames borrow from it (zero-copy).
@@ -130,26 +132,20 @@ impl Reader {
         self.by_stream.values().map(Vec::len).sum()
     }
 
-    fn frame_at(&self, i: usize) -> Option<FrameRef<'_>> {
+    fn frame_at(&self, i: usize) -> Option<RecordedFrame<'_>> {
         let l = self.locs.get(i)?;
         let seg = self.segments.get(l.seg as usize)?;
-        let start = usize::try_from(l.offset)
-            .ok()?
-            .checked_add(RECORD_HEADER_LEN)?;
+        let start = usize::try_from(l.offset).ok()?.checked_add(RECORD_HEADER_LEN)?;
         let payload = seg
             .map
             .get(start..start.checked_add(l.header.payload_len as usize)?)?;
-        Some(FrameRef::new(l.header, l.seg as usize, l.offset, payload))
+        Some(RecordedFrame::new(l.header, l.seg as usize, l.offset, payload))
     }
 
     fn record_at(&self, i: usize) -> Option<Record<'_>> {
         let l = self.locs.get(i)?;
         match l.gap {
-            Some(gap) => Some(Record::Gap(GapInfo {
-                gap,
-                segment: l.seg as usize,
-                offset: l.offset,
-            })),
+            Some(gap) => Some(Record::Gap(RecordedGap::new(gap, l.seg as usize, l.offset))),
             None => self.frame_at(i).map(Record::Frame),
         }
     }
@@ -160,7 +156,7 @@ impl Reader {
     }
 
     /// Frames of all streams in file order.
-    pub fn frames(&self) -> impl Iterator<Item = FrameRef<'_>> + '_ {
+    pub fn frames(&self) -> impl Iterator<Item = RecordedFrame<'_>> + '_ {
         self.records().filter_map(|r| match r {
             Record::Frame(f) => Some(f),
             Record::Gap(_) => None,
@@ -168,14 +164,10 @@ impl Reader {
     }
 
     /// Gap records in file order.
-    pub fn gaps(&self) -> impl Iterator<Item = GapInfo> + '_ {
-        self.locs.iter().filter_map(|l| {
-            l.gap.map(|gap| GapInfo {
-                gap,
-                segment: l.seg as usize,
-                offset: l.offset,
-            })
-        })
+    pub fn gaps(&self) -> impl Iterator<Item = RecordedGap> + '_ {
+        self.locs
+            .iter()
+            .filter_map(|l| l.gap.map(|gap| RecordedGap::new(gap, l.seg as usize, l.offset)))
     }
 
     fn merged(&self) -> &[usize] {
@@ -193,18 +185,18 @@ impl Reader {
 
     /// Frames of all streams ordered by device timestamp, ties by host timestamp
     /// then file order.
-    pub fn iter_merged(&self) -> impl Iterator<Item = FrameRef<'_>> + '_ {
+    pub fn iter_merged(&self) -> impl Iterator<Item = RecordedFrame<'_>> + '_ {
         self.merged().iter().filter_map(|&i| self.frame_at(i))
     }
 
     /// Frames of one stream in sequence order (file order for a well-formed file).
-    pub fn iter_stream(&self, stream_id: u16) -> impl Iterator<Item = FrameRef<'_>> + '_ {
+    pub fn iter_stream(&self, stream_id: u16) -> impl Iterator<Item = RecordedFrame<'_>> + '_ {
         self.stream_from(stream_id, 0)
     }
 
-    fn stream_from(&self, stream_id: u16, from: usize) -> impl Iterator<Item = FrameRef<'_>> + '_ {
-        let v: &[usize] = self.by_stream.get(&stream_id).map_or(&[], Vec::as_slice);
-        v.get(from..)
+    fn stream_from(&self, stream_id: u16, from: usize) -> impl Iterator<Item = RecordedFrame<'_>> + '_ {
+        self.stream_locs(stream_id)
+            .get(from..)
             .unwrap_or(&[])
             .iter()
             .filter_map(|&i| self.frame_at(i))
@@ -212,18 +204,17 @@ impl Reader {
 
     /// Frames of `stream_id` starting at the first with sequence `>= seq`
     /// (binary search over the index).
-    pub fn seek_seq(&self, stream_id: u16, seq: u64) -> impl Iterator<Item = FrameRef<'_>> + '_ {
-        let v: &[usize] = self.by_stream.get(&stream_id).map_or(&[], Vec::as_slice);
-        let p = v.partition_point(|&i| self.locs[i].header.seq < seq);
-        self.stream_from(stream_id, p)
+    pub fn seek_seq(&self, stream_id: u16, seq: u64) -> impl Iterator<Item = RecordedFrame<'_>> + '_ {
+        self.stream_from(stream_id, self.seq_position(stream_id, seq))
     }
 
     /// Frames of all streams in merged (device timestamp) order, starting at the
     /// first with device timestamp `>= ts_ns` (binary search).
-    pub fn seek_time(&self, ts_ns: u64) -> impl Iterator<Item = FrameRef<'_>> + '_ {
+    pub fn seek_time(&self, ts_ns: u64) -> impl Iterator<Item = RecordedFrame<'_>> + '_ {
         let m = self.merged();
-        let p = m.partition_point(|&i| self.locs[i].header.device_ts_ns < ts_ns);
-        m[p..].iter().filter_map(|&i| self.frame_at(i))
+        m[self.time_position(ts_ns)..]
+            .iter()
+            .filter_map(|&i| self.frame_at(i))
     }
 
     /// Frames of one stream starting at the first with device timestamp
@@ -232,9 +223,30 @@ impl Reader {
         &self,
         stream_id: u16,
         ts_ns: u64,
-    ) -> impl Iterator<Item = FrameRef<'_>> + '_ {
-        let v: &[usize] = self.by_stream.get(&stream_id).map_or(&[], Vec::as_slice);
-        let p = v.partition_point(|&i| self.locs[i].header.device_ts_ns < ts_ns);
-        self.stream_from(stream_id, p)
+    ) -> impl Iterator<Item = RecordedFrame<'_>> + '_ {
+        self.stream_from(stream_id, self.stream_time_position(stream_id, ts_ns))
+    }
+
+    /// Indices into `locs` of one stream's frames, by sequence.
+    fn stream_locs(&self, stream_id: u16) -> &[usize] {
+        self.by_stream.get(&stream_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Position in [`stream_locs`](Self::stream_locs) of the first frame with sequence `>= seq`.
+    fn seq_position(&self, stream_id: u16, seq: u64) -> usize {
+        self.stream_locs(stream_id)
+            .partition_point(|&i| self.locs[i].header.seq < seq)
+    }
+
+    /// Position in the merged order of the first frame with device timestamp `>= ts_ns`.
+    fn time_position(&self, ts_ns: u64) -> usize {
+        self.merged()
+            .partition_point(|&i| self.locs[i].header.device_ts_ns < ts_ns)
+    }
+
+    /// Position in one stream's frames of the first with device timestamp `>= ts_ns`.
+    fn stream_time_position(&self, stream_id: u16, ts_ns: u64) -> usize {
+        self.stream_locs(stream_id)
+            .partition_point(|&i| self.locs[i].header.device_ts_ns < ts_ns)
     }
 }

@@ -7,9 +7,7 @@ use std::path::Path;
 use super::ReaderError;
 use super::scan::{ScanEvent, clean_trailer, scan};
 use super::segments::map_file;
-use crate::format::{
-    DEFAULT_CHECKPOINT_BYTES, FrameMeta, Gap, IndexBuilder, RecordKind, TRAILER_RECOVERED,
-};
+use crate::format::{DEFAULT_CHECKPOINT_BYTES, FrameMeta, Gap, IndexBuilder, RecordKind, TRAILER_RECOVERED};
 
 /// What [`recover`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,11 +41,7 @@ pub struct RecoverReport {
 pub fn recover(path: impl AsRef<Path>) -> Result<RecoverReport, ReaderError> {
     let path = path.as_ref();
     let io = |e| ReaderError::io(path, e);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(io)?;
+    let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
     let (map, _header, start) = map_file(&file, path)?;
     let original_len = map.len() as u64;
     if let Some((_, trailer)) = clean_trailer(&map, start) {
@@ -73,11 +67,7 @@ pub fn recover(path: impl AsRef<Path>) -> Result<RecoverReport, ReaderError> {
             Some(RecordKind::StreamDef) => index.note_stream_def(header.stream_id, offset as u64),
             Some(RecordKind::Frame) => {
                 rep.frames += 1;
-                index.note_frame(
-                    &FrameMeta::from_header(&header),
-                    payload.len(),
-                    offset as u64,
-                );
+                index.note_frame(&FrameMeta::from_header(&header), payload.len(), offset as u64);
             }
             Some(RecordKind::Gap) => {
                 if let Ok(g) = Gap::decode_body(&header, payload) {

@@ -9,8 +9,8 @@ use memmap2::Mmap;
 use super::ReaderError;
 use super::scan::{ScanEvent, clean_trailer, scan};
 use crate::format::{
-    FileHeader, FormatError, Gap, IndexEntry, IndexRecord, RecordHeader, RecordKind, StreamDef,
-    Trailer, split_record,
+    FileHeader, FormatError, Gap, IndexEntry, IndexRecord, RecordHeader, RecordKind, StreamDef, Trailer,
+    split_record,
 };
 
 /// Facts about one segment file of an open capture.

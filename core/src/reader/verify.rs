@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use super::Reader;
 use super::scan::{ScanEvent, scan};
 use crate::format::{
-    FLAG_COMPRESSED_ZSTD, FLAG_ENCODING_MASK, FileHeader, Gap, RecordKind, StreamDef,
-    decompress_zstd,
+    FLAG_COMPRESSED_ZSTD, FLAG_ENCODING_MASK, FileHeader, Gap, RecordKind, StreamDef, decompress_zstd,
 };
 
 /// At most this many messages are kept in [`VerifyReport::errors`].
@@ -196,9 +195,7 @@ fn verify_segment(cx: &mut Ctx, data: &[u8], header: &FileHeader, path: &std::pa
                     let bad = if h.flags & FLAG_ENCODING_MASK & !FLAG_COMPRESSED_ZSTD != 0 {
                         Some(format!("unknown encoding flags {:#04x}", h.flags))
                     } else if h.is_compressed() {
-                        decompress_zstd(payload, h.raw_len)
-                            .err()
-                            .map(|e| e.to_string())
+                        decompress_zstd(payload, h.raw_len).err().map(|e| e.to_string())
                     } else if h.raw_len != h.payload_len {
                         Some("raw_len differs from payload_len".to_owned())
                     } else {
@@ -282,9 +279,7 @@ fn verify_segment(cx: &mut Ctx, data: &[u8], header: &FileHeader, path: &std::pa
     match end.clean_trailer {
         None => {
             cx.report.clean_close = false;
-            cx.error(format!(
-                "{name}: no valid trailer (file was not closed cleanly)"
-            ));
+            cx.error(format!("{name}: no valid trailer (file was not closed cleanly)"));
         }
         Some((_, trailer)) => {
             for t in &trailer.streams {
@@ -325,9 +320,7 @@ fn finish(mut cx: Ctx) -> VerifyReport {
     cx.report.per_stream = per_stream;
     if cx.omitted > 0 {
         let n = cx.omitted;
-        cx.report
-            .errors
-            .push(format!("... and {n} more problem(s)"));
+        cx.report.errors.push(format!("... and {n} more problem(s)"));
     }
     cx.report
 }

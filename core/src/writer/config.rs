@@ -5,22 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{OverflowPolicy, QueueConfig};
-use crate::writer::error::WriterError;
+use crate::option_text::{Compression, FsyncPolicy};
+use crate::writer::error::{StartError, WriterError};
 use crate::writer::io::FaultInjector;
-use crate::writer::report::SegmentInfo;
-
-/// When the writer calls `fdatasync`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FsyncPolicy {
-    /// Never (the OS writes back when it likes); `close()` still syncs.
-    OnClose,
-    /// After at least this many bytes since the last sync.
-    EveryBytes(u64),
-    /// At least this often while data is being written.
-    Every(Duration),
-    /// After every write call (slow; for small, precious streams).
-    Always,
-}
+use crate::writer::report::FinishedSegment;
 
 /// A frame handed to a callback sink.
 #[derive(Debug)]
@@ -44,6 +32,8 @@ pub enum SinkEvent<'a> {
     Gap {
         /// Stream id.
         stream_id: u16,
+        /// Stream name.
+        stream: &'a str,
         /// The drop record.
         gap: crate::Gap,
     },
@@ -113,6 +103,17 @@ impl StreamConfig {
         self
     }
 
+    /// Every option with its value in canonical text (`docs/OPTIONS.md`): the stream's
+    /// name and media type, then its queue's options.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("name", self.name.clone()),
+            ("media_type", self.media_type.clone()),
+        ];
+        v.extend(self.queue.describe());
+        v
+    }
+
     /// Replaces the whole queue configuration (water marks, callbacks, timeouts …).
     pub fn queue_config(mut self, config: QueueConfig) -> Self {
         self.queue = config;
@@ -121,17 +122,46 @@ impl StreamConfig {
 }
 
 /// Callback when a segment file is complete (closed, trailer written, synced).
-pub type SegmentCallback = Arc<dyn Fn(&SegmentInfo) + Send + Sync>;
+pub type SegmentCallback = Arc<dyn Fn(&FinishedSegment) + Send + Sync>;
 /// Callback when the writer fails; runs once, on the writer thread.
 pub type ErrorCallback = Arc<dyn Fn(&WriterError) + Send + Sync>;
-/// Callback after each fsync: (stream id, highest durable sequence number).
-pub type DurableCallback = Arc<dyn Fn(u16, u64) + Send + Sync>;
+/// Callback after each fsync, once per stream that has new frames on stable storage.
+pub type DurableCallback = Arc<dyn Fn(&Durable<'_>) + Send + Sync>;
+
+/// A stream's frames up to `seq` are on stable storage (what [`DurableCallback`] gets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Durable<'a> {
+    /// Stream id.
+    pub stream_id: u16,
+    /// Stream name.
+    pub stream: &'a str,
+    /// Highest sequence number of the stream known to be durable.
+    pub seq: u64,
+}
+
+/// Options only the capture-file sink uses (every other sink refuses them when set).
+const CAPTURE_FILE_OPTIONS: [&str; 11] = [
+    "metadata",
+    "compression",
+    "compress_workers",
+    "raw_when_behind",
+    "writes_in_flight",
+    "preallocate",
+    "direct_io",
+    "max_write_rate",
+    "segment_bytes",
+    "segment_duration",
+    "index_interval",
+];
+/// Options only the directory sink uses.
+const DIRECTORY_OPTIONS: [&str; 1] = ["io_workers"];
 
 /// Settings for a [`Writer`](crate::Writer).
 pub struct WriterConfig {
     pub(crate) sink: SinkKind,
     pub(crate) metadata: Vec<(String, String)>,
-    pub(crate) compression: Option<i32>,
+    pub(crate) compression: Compression,
     pub(crate) compress_workers: usize,
     pub(crate) raw_when_behind: bool,
     pub(crate) io_workers: usize,
@@ -149,6 +179,10 @@ pub struct WriterConfig {
     pub(crate) on_error: Option<ErrorCallback>,
     pub(crate) on_durable: Option<DurableCallback>,
     pub(crate) fault_injector: Option<Arc<dyn FaultInjector>>,
+    pub(crate) max_write_rate: Option<u64>,
+    /// Options the caller set, by their canonical name (see `docs/OPTIONS.md`), so an
+    /// option the sink would not use is refused rather than ignored.
+    explicitly_set: Vec<&'static str>,
 }
 
 fn cores() -> usize {
@@ -175,7 +209,7 @@ impl WriterConfig {
         WriterConfig {
             sink,
             metadata: Vec::new(),
-            compression: None,
+            compression: Compression::None,
             compress_workers: cores(),
             raw_when_behind: true,
             io_workers: cores(),
@@ -193,7 +227,17 @@ impl WriterConfig {
             on_error: None,
             on_durable: None,
             fault_injector: None,
+            max_write_rate: None,
+            explicitly_set: Vec::new(),
         }
+    }
+
+    /// Notes that option `name` was set, for the check that it applies to the sink.
+    fn set(mut self, name: &'static str) -> Self {
+        if !self.explicitly_set.contains(&name) {
+            self.explicitly_set.push(name);
+        }
+        self
     }
 
     /// Adds a file-level metadata pair (sensor, host, session …).
@@ -202,10 +246,20 @@ impl WriterConfig {
         self
     }
 
-    /// Compresses each frame with zstd at `level` (1–22; 1–3 keep up with a camera).
-    pub fn zstd(mut self, level: i32) -> Self {
-        self.compression = Some(level);
-        self
+    /// How frames are compressed (default none; see [`Compression`] for the text form).
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        if compression == Compression::None {
+            self
+        } else {
+            self.set("compression")
+        }
+    }
+
+    /// Compresses each frame with zstd at `level` (1–22; 1–3 keep up with a camera):
+    /// `compression(Compression::Zstd { level })`.
+    pub fn zstd(self, level: i32) -> Self {
+        self.compression(Compression::Zstd { level })
     }
 
     /// Whether frames are stored uncompressed while their stream's queue is above high
@@ -215,19 +269,19 @@ impl WriterConfig {
     /// or measuring compression).
     pub fn raw_when_behind(mut self, yes: bool) -> Self {
         self.raw_when_behind = yes;
-        self
+        self.set("raw_when_behind")
     }
 
     /// Compression worker threads (default: available cores).
     pub fn compress_workers(mut self, n: usize) -> Self {
         self.compress_workers = n;
-        self
+        self.set("compress_workers")
     }
 
     /// Directory sink: files written at once (default: available cores).
     pub fn io_workers(mut self, n: usize) -> Self {
         self.io_workers = n;
-        self
+        self.set("io_workers")
     }
 
     /// O_DIRECT capture files: writes kept in flight on I/O threads while the writer
@@ -236,7 +290,7 @@ impl WriterConfig {
     /// returned; `flush`, fsync and close wait for every write in flight.
     pub fn writes_in_flight(mut self, n: usize) -> Self {
         self.writes_in_flight = n;
-        self
+        self.set("writes_in_flight")
     }
 
     /// Largest vectored write, in bytes (default 8 MiB): queued frames are coalesced up
@@ -261,7 +315,7 @@ impl WriterConfig {
     /// which cost 15–20 % of the throughput where we measured it.
     pub fn preallocate(mut self, bytes: u64) -> Self {
         self.preallocate_bytes = bytes;
-        self
+        self.set("preallocate")
     }
 
     /// Whether capture files bypass the page cache with O_DIRECT (default true; file
@@ -269,25 +323,25 @@ impl WriterConfig {
     /// frames into an aligned staging buffer; buffered writes go straight from the ring.
     pub fn direct_io(mut self, yes: bool) -> Self {
         self.direct_io = yes;
-        self
+        self.set("direct_io")
     }
 
     /// Starts a new segment file after this many bytes.
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = Some(bytes);
-        self
+        self.set("segment_bytes")
     }
 
     /// Starts a new segment file after this long.
     pub fn segment_duration(mut self, d: Duration) -> Self {
         self.segment_duration = Some(d);
-        self
+        self.set("segment_duration")
     }
 
     /// Bytes between index checkpoints (default 4 MiB).
     pub fn index_interval(mut self, bytes: u64) -> Self {
         self.index_interval_bytes = bytes;
-        self
+        self.set("index_interval")
     }
 
     /// The most streams this writer accepts (default and upper bound: 65 535, the
@@ -308,8 +362,16 @@ impl WriterConfig {
         self
     }
 
+    /// Limits the capture file's writes to this many bytes per second on average
+    /// (default: no limit). Leaves disk bandwidth to other users of the disk; also shows
+    /// back-pressure and the drop policies at work, as a slow disk would.
+    pub fn max_write_rate(mut self, bytes_per_s: u64) -> Self {
+        self.max_write_rate = Some(bytes_per_s);
+        self.set("max_write_rate")
+    }
+
     /// Called with each finished segment (e.g. to upload it).
-    pub fn on_segment(mut self, f: impl Fn(&SegmentInfo) + Send + Sync + 'static) -> Self {
+    pub fn on_segment(mut self, f: impl Fn(&FinishedSegment) + Send + Sync + 'static) -> Self {
         self.on_segment = Some(Arc::new(f));
         self
     }
@@ -320,21 +382,81 @@ impl WriterConfig {
         self
     }
 
-    /// Called after each fsync with (stream id, durable sequence).
-    pub fn on_durable(mut self, f: impl Fn(u16, u64) + Send + Sync + 'static) -> Self {
+    /// Called after each fsync, per stream with new durable frames.
+    pub fn on_durable(mut self, f: impl Fn(&Durable<'_>) + Send + Sync + 'static) -> Self {
         self.on_durable = Some(Arc::new(f));
         self
     }
 
-    /// Injects I/O faults (tests of error handling: ENOSPC, EIO, short writes).
+    /// Injects I/O faults (tests of error handling: ENOSPC, EIO, short writes). A test
+    /// hook: only with the `testing` feature.
+    #[cfg(feature = "testing")]
     pub fn fault_injector(mut self, f: Arc<dyn FaultInjector>) -> Self {
         self.fault_injector = Some(f);
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), WriterError> {
-        let bad = |m: &str| Err(WriterError::InvalidConfig(m.to_string()));
-        if let Some(l) = self.compression
+    /// Every option with its value in canonical text (`docs/OPTIONS.md`): what a front
+    /// end shows as the effective configuration, identical whichever language set it.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        use crate::option_text::{ByteSize, format_duration};
+        let (sink, path) = match &self.sink {
+            SinkKind::CaptureFile(p) => ("capture_file", p.display().to_string()),
+            SinkKind::Directory(p) => ("directory", p.display().to_string()),
+            SinkKind::Callback(_) => ("callback", String::new()),
+        };
+        let none = || "none".to_string();
+        vec![
+            ("sink", sink.to_string()),
+            ("path", path),
+            ("compression", self.compression.to_string()),
+            ("compress_workers", self.compress_workers.to_string()),
+            ("raw_when_behind", self.raw_when_behind.to_string()),
+            ("io_workers", self.io_workers.to_string()),
+            ("writes_in_flight", self.writes_in_flight.to_string()),
+            (
+                "max_write_bytes",
+                ByteSize(self.max_write_bytes as u64).to_string(),
+            ),
+            (
+                "max_write_rate",
+                self.max_write_rate.map_or_else(none, |r| ByteSize(r).to_string()),
+            ),
+            ("fsync", self.fsync.to_string()),
+            ("preallocate", ByteSize(self.preallocate_bytes).to_string()),
+            ("direct_io", self.direct_io.to_string()),
+            (
+                "segment_bytes",
+                self.segment_bytes.map_or_else(none, |b| ByteSize(b).to_string()),
+            ),
+            (
+                "segment_duration",
+                self.segment_duration.map_or_else(none, format_duration),
+            ),
+            ("index_interval", ByteSize(self.index_interval_bytes).to_string()),
+            ("max_streams", self.max_streams.to_string()),
+            ("linger", format_duration(self.linger)),
+        ]
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), StartError> {
+        let bad = |m: &str| Err(StartError::InvalidConfig(m.to_string()));
+        let (kind, applies): (&str, &[&str]) = match self.sink {
+            SinkKind::CaptureFile(_) => ("capture_file", &CAPTURE_FILE_OPTIONS),
+            SinkKind::Directory(_) => ("directory", &DIRECTORY_OPTIONS),
+            SinkKind::Callback(_) => ("callback", &[]),
+        };
+        if let Some(name) = self.explicitly_set.iter().find(|n| !applies.contains(n)) {
+            let owner = if DIRECTORY_OPTIONS.contains(name) {
+                "directory"
+            } else {
+                "capture_file"
+            };
+            return Err(StartError::InvalidConfig(format!(
+                "{name} applies to the {owner} sink only (this writer's sink is {kind})"
+            )));
+        }
+        if let Some(l) = self.compression.zstd_level()
             && !(1..=22).contains(&l)
         {
             return bad("zstd level must be 1..=22");
@@ -350,6 +472,9 @@ impl WriterConfig {
         }
         if self.segment_bytes == Some(0) || self.segment_duration == Some(Duration::ZERO) {
             return bad("segment size and duration must be positive");
+        }
+        if self.max_write_rate == Some(0) {
+            return bad("max_write_rate must be positive");
         }
         if self.index_interval_bytes == 0 {
             return bad("index interval must be positive");

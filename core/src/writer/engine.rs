@@ -12,15 +12,15 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 
 use crate::format::StreamDef;
+use crate::option_text::FsyncPolicy;
+use crate::queue::Claimed;
 use crate::queue::QueueShared;
 use crate::signal::Signal;
 use crate::stats::new_latency_histogram;
-use crate::writer::config::FsyncPolicy;
-use crate::writer::config::{DurableCallback, ErrorCallback, SegmentCallback};
+use crate::writer::config::{Durable, DurableCallback, ErrorCallback, SegmentCallback};
 use crate::writer::error::WriterError;
 use crate::writer::pipeline::Pipeline;
-use crate::writer::report::SegmentInfo;
-use crate::queue::Claimed;
+use crate::writer::report::FinishedSegment;
 use crate::writer::sink::{Item, Sink};
 use crate::{Consumer, FrameInfo};
 
@@ -53,7 +53,7 @@ pub(crate) struct Control {
     pub(crate) compressed_stored_bytes: u64,
     pub(crate) writes: u64,
     pub(crate) syncs: u64,
-    pub(crate) segments: Vec<SegmentInfo>,
+    pub(crate) segments: Vec<FinishedSegment>,
     pub(crate) write_latency: Option<Histogram<u64>>,
 }
 
@@ -90,6 +90,7 @@ pub(crate) struct EngineSettings {
 
 struct StreamState {
     id: u16,
+    name: Arc<str>,
     shared: Arc<QueueShared>,
     ended: bool,
     /// DropOldest: copy batches out of the ring instead of holding them during writes.
@@ -220,6 +221,7 @@ pub(crate) fn run(engine: Arc<EngineShared>, mut sink: Box<dyn Sink>, settings: 
                 let copy_out = shared.policy == crate::OverflowPolicy::DropOldest;
                 streams.push(StreamState {
                     id: def.id,
+                    name: Arc::from(def.name.as_str()),
                     shared,
                     ended: false,
                     copy_out,
@@ -562,13 +564,18 @@ fn mark_durable_all(engine: &EngineShared, settings: &EngineSettings, streams: &
             let p = &mut c.progress[i];
             if p.last_seq.is_some() && p.durable_seq != p.last_seq {
                 p.durable_seq = p.last_seq;
-                marks.push((s.id, p.last_seq.unwrap_or(0)));
+                marks.push((s.id, Arc::clone(&s.name), p.last_seq.unwrap_or(0)));
             }
         }
     }
     if let Some(cb) = &settings.on_durable {
-        for (id, seq) in marks {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(id, seq)));
+        for (stream_id, stream, seq) in marks {
+            let mark = Durable {
+                stream_id,
+                stream: &stream,
+                seq,
+            };
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&mark)));
         }
     }
 }

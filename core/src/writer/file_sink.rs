@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{monotonic_ns, unix_ns};
 use crate::format::{
-    FLAG_COMPRESSED_ZSTD, FileHeader, FrameMeta, Gap as GapRecord, GapReason, IndexBuilder, StreamDef,
+    FLAG_COMPRESSED_ZSTD, FileHeader, FrameMeta, Gap as GapRecord, IndexBuilder, StreamDef,
     encode_frame_header, padding,
 };
 use crate::writer::error::WriterError;
 use crate::writer::io::{FaultInjector, WriteFile};
-use crate::writer::report::SegmentInfo;
+use crate::writer::report::FinishedSegment;
 use crate::writer::sink::{Item, Sink};
 
 /// Settings the file sink needs.
@@ -115,7 +115,7 @@ impl FileSink {
         }
     }
 
-    fn finish_segment(seg: &mut Segment) -> Result<SegmentInfo, WriterError> {
+    fn finish_segment(seg: &mut Segment) -> Result<FinishedSegment, WriterError> {
         let tail = seg.index.finish(seg.offset, monotonic_ns());
         match seg.file.write_all_at(&[&tail], seg.offset) {
             Ok(n) => seg.offset += n,
@@ -131,7 +131,7 @@ impl FileSink {
         seg.file
             .sync_data()
             .map_err(|e| WriterError::io("fsync", &seg.path, &e))?;
-        Ok(SegmentInfo {
+        Ok(FinishedSegment {
             path: seg.path.clone(),
             index: 0,
             bytes: seg.offset,
@@ -179,7 +179,7 @@ fn open_segment(cfg: &FileSinkConfig, path: PathBuf, streams: &[StreamDef]) -> R
     };
     let header = FileHeader::new(unix_ns(), cfg.metadata.clone())
         .encode()
-        .map_err(|e| WriterError::InvalidConfig(format!("file metadata: {e}")))?;
+        .map_err(|e| WriterError::Format(format!("file metadata: {e}")))?;
     let mut seg = Segment {
         path,
         file: if direct {
@@ -198,7 +198,7 @@ fn open_segment(cfg: &FileSinkConfig, path: PathBuf, streams: &[StreamDef]) -> R
             .note_stream_def(def.id, bufs.iter().map(|b| b.len() as u64).sum());
         bufs.push(
             def.encode()
-                .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", def.name)))?,
+                .map_err(|e| WriterError::Format(format!("stream {}: {e}", def.name)))?,
         );
     }
     let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_slice()).collect();
@@ -213,18 +213,11 @@ fn open_segment(cfg: &FileSinkConfig, path: PathBuf, streams: &[StreamDef]) -> R
     Ok(seg)
 }
 
-fn gap_reason(r: crate::DropReason) -> GapReason {
-    match r {
-        crate::DropReason::Newest => GapReason::DroppedNewest,
-        crate::DropReason::Oldest => GapReason::DroppedOldest,
-    }
-}
-
 impl Sink for FileSink {
     fn add_stream(&mut self, def: &StreamDef) -> Result<(), WriterError> {
         let rec = def
             .encode()
-            .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", def.name)))?;
+            .map_err(|e| WriterError::Format(format!("stream {}: {e}", def.name)))?;
         let at = self.current.offset;
         self.write_records(&[&rec], "write stream definition to")?;
         self.current.index.note_stream_def(def.id, at);
@@ -258,13 +251,13 @@ impl Sink for FileSink {
                     let meta = FrameMeta {
                         stream_id: f.stream,
                         seq: f.info.seq,
-                        device_ts_ns: f.info.timestamp_ns,
-                        host_ts_ns: f.info.host_time_ns,
+                        device_ts_ns: f.info.device_ts_ns,
+                        host_ts_ns: f.info.host_ts_ns,
                         flags,
                         raw_len: f.data.len() as u32,
                     };
                     let h = encode_frame_header(&meta, payload)
-                        .map_err(|e| WriterError::InvalidConfig(format!("frame {}: {e}", f.info.seq)))?;
+                        .map_err(|e| WriterError::Format(format!("frame {}: {e}", f.info.seq)))?;
                     frame_headers.push(h);
                     metas.push((meta, payload.len()));
                 }
@@ -273,8 +266,8 @@ impl Sink for FileSink {
                         stream_id: *stream,
                         first_seq: g.first_seq,
                         count: g.count,
-                        reason: gap_reason(g.reason),
-                        host_ts_ns: g.host_time_ns,
+                        reason: g.reason,
+                        host_ts_ns: g.host_ts_ns,
                     };
                     gap_records.push(rec.encode());
                     gaps.push(rec);
@@ -382,7 +375,7 @@ impl Sink for FileSink {
                     .is_some_and(|d| self.current.started.elapsed() >= d))
     }
 
-    fn rotate(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
+    fn rotate(&mut self) -> Result<Option<FinishedSegment>, WriterError> {
         let Some(mut next) = self.next.take() else {
             return Ok(None);
         };
@@ -397,7 +390,7 @@ impl Sink for FileSink {
         Ok(Some(info))
     }
 
-    fn finish(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
+    fn finish(&mut self) -> Result<Option<FinishedSegment>, WriterError> {
         let mut info = Self::finish_segment(&mut self.current)?;
         self.unconfirmed.clear();
         info.index = self.segment_no;

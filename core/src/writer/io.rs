@@ -10,6 +10,8 @@ use crate::writer::direct_io::DirectWriter;
 
 /// What an injected fault does to one write call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Only the tests' injectors (the `testing` feature) make faults; the rate limit does not.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub enum Fault {
     /// Let the write happen.
     None,
@@ -29,6 +31,57 @@ pub trait FaultInjector: Send + Sync {
     /// Called before each fdatasync; return an errno to fail it.
     fn before_sync(&self) -> Option<i32> {
         None
+    }
+}
+
+/// Paces the capture file's writes to at most `bytes_per_s` on average (the
+/// `max_write_rate` option: leave disk bandwidth to other users of the disk, or see
+/// back-pressure and drop policies at work against a slow disk). Each write waits until
+/// the writes before it would have finished at that rate.
+pub(crate) struct WriteRateLimit {
+    bytes_per_s: f64,
+    next: std::sync::Mutex<std::time::Instant>,
+}
+
+impl WriteRateLimit {
+    pub(crate) fn new(bytes_per_s: u64) -> Self {
+        WriteRateLimit {
+            bytes_per_s: bytes_per_s as f64,
+            next: std::sync::Mutex::new(std::time::Instant::now()),
+        }
+    }
+}
+
+impl FaultInjector for WriteRateLimit {
+    fn before_write(&self, _offset: u64, len: usize) -> Fault {
+        let until = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let start = (*next).max(std::time::Instant::now());
+            *next = start + std::time::Duration::from_secs_f64(len as f64 / self.bytes_per_s);
+            *next
+        };
+        // Pacing, not synchronisation: the write may start once its share of time is up.
+        std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()));
+        Fault::None
+    }
+}
+
+/// Several hooks before each write: the first that injects a fault wins.
+pub(crate) struct WriteHooks(pub(crate) Vec<Arc<dyn FaultInjector>>);
+
+impl FaultInjector for WriteHooks {
+    fn before_write(&self, offset: u64, len: usize) -> Fault {
+        for h in &self.0 {
+            let f = h.before_write(offset, len);
+            if f != Fault::None {
+                return f;
+            }
+        }
+        Fault::None
+    }
+
+    fn before_sync(&self) -> Option<i32> {
+        self.0.iter().find_map(|h| h.before_sync())
     }
 }
 

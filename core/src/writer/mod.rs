@@ -12,37 +12,38 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod callback_sink;
 mod config;
-mod dir_sink;
 mod direct_io;
+mod directory_sink;
 mod engine;
 mod error;
 mod file_sink;
 mod io;
 mod pipeline;
-mod pool;
 mod report;
 mod sink;
 
 pub use config::{
-    DurableCallback, ErrorCallback, FsyncPolicy, SegmentCallback, SinkCallback, SinkEvent, SinkFrame,
-    SinkKind, StreamConfig, WriterConfig,
+    Durable, DurableCallback, ErrorCallback, SegmentCallback, SinkCallback, SinkEvent, SinkFrame, SinkKind,
+    StreamConfig, WriterConfig,
 };
-pub use error::{CloseError, WriterError};
+pub use error::{AddStreamError, CloseError, FlushError, StartError, WriterError};
 pub use file_sink::segment_path;
+#[cfg(feature = "testing")]
 pub use io::{Fault, FaultInjector};
-pub use report::{SegmentInfo, StreamReport, WriterReport};
+pub use report::{FinishedSegment, StreamReport, WriterReport};
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::Producer;
 use crate::format::StreamDef;
 use crate::queue::{QueueShared, queue_with_signal};
 use crate::signal::Signal;
 use crate::stats::LatencySummary;
-use crate::{Producer, PushError, Pushed, QueueStats, Reservation, ReserveError, SharedProducer};
 use engine::{Control, EngineSettings, EngineShared};
 
 /// A running capture: owns the writer thread(s); streams are added with
@@ -55,92 +56,13 @@ pub struct Writer {
     streams: Mutex<Vec<(StreamDef, Arc<QueueShared>)>>,
     max_streams: u16,
     started: Instant,
-}
-
-/// The producer handle of one stream of a [`Writer`]. `Send`, not `Sync`: one per
-/// producing thread; different streams' handles may be used from different threads at
-/// once. [`into_shared`](Self::into_shared) gives a handle several threads can share.
-pub struct StreamProducer {
-    id: u16,
-    producer: Producer,
-}
-
-impl StreamProducer {
-    /// The stream's id in the capture.
-    pub fn id(&self) -> u16 {
-        self.id
-    }
-
-    /// Copies a frame into the stream's queue (see [`Producer::push`]). After a writer
-    /// failure this returns [`PushError::Failed`].
-    pub fn push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
-        self.producer.push(data)
-    }
-
-    /// As [`push`](Self::push) with a device timestamp (ns).
-    pub fn push_at(&mut self, data: &[u8], timestamp_ns: u64) -> Result<Pushed, PushError> {
-        self.producer.push_at(data, timestamp_ns)
-    }
-
-    /// As [`Producer::push_timeout`].
-    pub fn push_timeout(&mut self, data: &[u8], timeout: Duration) -> Result<Pushed, PushError> {
-        self.producer.push_timeout(data, timeout)
-    }
-
-    /// As [`Producer::try_push`].
-    pub fn try_push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
-        self.producer.try_push(data)
-    }
-
-    /// Reserves ring space for a frame to be filled in place (a camera SDK writes
-    /// straight into it), published by the reservation's `commit`.
-    pub fn reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
-        self.producer.reserve(len)
-    }
-
-    /// As [`Producer::reserve_timeout`].
-    pub fn reserve_timeout(
-        &mut self,
-        len: usize,
-        timeout: Duration,
-    ) -> Result<Reservation<'_>, ReserveError> {
-        self.producer.reserve_timeout(len, timeout)
-    }
-
-    /// As [`Producer::try_reserve`].
-    pub fn try_reserve(&mut self, len: usize) -> Result<Reservation<'_>, ReserveError> {
-        self.producer.try_reserve(len)
-    }
-
-    /// The stream's queue counters.
-    pub fn stats(&mut self) -> QueueStats {
-        self.producer.stats()
-    }
-
-    /// Largest frame the stream accepts.
-    pub fn max_frame_len(&self) -> usize {
-        self.producer.max_frame_len()
-    }
-
-    /// The underlying queue producer (water marks, eventfd …).
-    pub fn producer(&mut self) -> &mut Producer {
-        &mut self.producer
-    }
-
-    /// Ends this stream (the writer finishes it once drained).
-    pub fn close(&mut self) {
-        self.producer.close();
-    }
-
-    /// A handle several threads may share (each push takes a short lock).
-    pub fn into_shared(self) -> SharedProducer {
-        self.producer.into_shared()
-    }
+    /// What the first `close` returned: later calls (and drop) return it again.
+    closed: Mutex<Option<Result<WriterReport, CloseError>>>,
 }
 
 impl Writer {
     /// Opens the sink and starts the writer thread.
-    pub fn start(config: WriterConfig) -> Result<Writer, WriterError> {
+    pub fn start(config: WriterConfig) -> Result<Writer, StartError> {
         config.validate()?;
         let WriterConfig {
             sink,
@@ -163,7 +85,19 @@ impl Writer {
             on_error,
             on_durable,
             fault_injector,
+            max_write_rate,
+            ..
         } = config;
+        let write_hooks: Vec<Arc<dyn io::FaultInjector>> = max_write_rate
+            .map(|r| Arc::new(io::WriteRateLimit::new(r)) as Arc<dyn io::FaultInjector>)
+            .into_iter()
+            .chain(fault_injector)
+            .collect();
+        let faults: Option<Arc<dyn io::FaultInjector>> = match write_hooks.len() {
+            0 => None,
+            1 => write_hooks.into_iter().next(),
+            _ => Some(Arc::new(io::WriteHooks(write_hooks))),
+        };
         let sink: Box<dyn sink::Sink> = match sink {
             SinkKind::CaptureFile(path) => {
                 Box::new(file_sink::FileSink::create(file_sink::FileSinkConfig {
@@ -173,14 +107,18 @@ impl Writer {
                     index_interval: index_interval_bytes,
                     segment_bytes,
                     segment_duration,
-                    faults: fault_injector,
+                    faults,
                     direct_io,
                     max_write: max_write_bytes,
                     writes_in_flight,
                 })?)
             }
-            SinkKind::Directory(dir) => Box::new(dir_sink::DirSink::create(&dir, io_workers)?),
-            SinkKind::Callback(f) => Box::new(dir_sink::CallbackSink { f, names: Vec::new(), delivered: 0 }),
+            SinkKind::Directory(dir) => Box::new(directory_sink::DirSink::create(&dir, io_workers)?),
+            SinkKind::Callback(f) => Box::new(callback_sink::CallbackSink {
+                f,
+                names: Vec::new(),
+                delivered: 0,
+            }),
         };
         let engine = Arc::new(EngineShared {
             doorbell: Arc::new(Signal::new()),
@@ -189,7 +127,7 @@ impl Writer {
             pending: AtomicBool::new(false),
         });
         let settings = EngineSettings {
-            compression,
+            compression: compression.zstd_level(),
             compress_workers,
             raw_when_behind,
             max_write_bytes,
@@ -203,32 +141,52 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("streamq-writer".into())
             .spawn(move || engine::run(eng, sink, settings))
-            .map_err(|e| WriterError::io("start writer thread for", std::path::Path::new("-"), &e))?;
+            .map_err(|e| {
+                StartError::Open(WriterError::io(
+                    "start writer thread for",
+                    std::path::Path::new("-"),
+                    &e,
+                ))
+            })?;
         Ok(Writer {
             engine,
             thread: Mutex::new(Some(thread)),
             streams: Mutex::new(Vec::new()),
             max_streams,
             started: Instant::now(),
+            closed: Mutex::new(None),
         })
     }
 
-    /// Adds a stream and returns its producer handle. Works before and during
-    /// recording; frames pushed before the writer thread picks the stream up are kept.
-    pub fn add_stream(&self, config: StreamConfig) -> Result<StreamProducer, WriterError> {
+    /// Adds a stream and returns its producer — the same [`Producer`] a bare
+    /// [`queue`](crate::queue) gives, carrying the stream's id
+    /// ([`Producer::stream_id`]). Works before and during recording; frames pushed before
+    /// the writer thread picks the stream up are kept. Stream names are unique within a
+    /// writer.
+    pub fn add_stream(&self, config: StreamConfig) -> Result<Producer, AddStreamError> {
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         {
             let c = self.engine.lock();
+            if let Some(e) = &c.error {
+                return Err(AddStreamError::Failed(e.clone()));
+            }
             if c.closing || c.finished {
-                return Err(c.error.clone().unwrap_or(WriterError::Closed));
+                return Err(AddStreamError::Closed);
             }
         }
-        let id = u16::try_from(streams.len()).map_err(|_| WriterError::TooManyStreams)?;
-        if id >= self.max_streams {
-            return Err(WriterError::TooManyStreams);
+        if config.name.is_empty() {
+            return Err(AddStreamError::InvalidConfig("a stream needs a name".into()));
         }
-        let (producer, consumer) = queue_with_signal(config.queue, Arc::clone(&self.engine.doorbell))
-            .map_err(|e| WriterError::InvalidConfig(format!("stream {}: {e}", config.name)))?;
+        if streams.iter().any(|(def, _)| def.name == config.name) {
+            return Err(AddStreamError::DuplicateName(config.name));
+        }
+        let id = u16::try_from(streams.len()).map_err(|_| AddStreamError::TooManyStreams)?;
+        if id >= self.max_streams {
+            return Err(AddStreamError::TooManyStreams);
+        }
+        let (producer, consumer) =
+            queue_with_signal(config.queue, Arc::clone(&self.engine.doorbell), Some(id))
+                .map_err(|e| AddStreamError::InvalidConfig(format!("stream {}: {e}", config.name)))?;
         let def = StreamDef {
             id,
             name: config.name,
@@ -238,20 +196,29 @@ impl Writer {
         streams.push((def.clone(), Arc::clone(consumer.shared())));
         self.engine.lock().new_streams.push((def, consumer));
         self.engine.poke();
-        Ok(StreamProducer { id, producer })
+        Ok(producer)
+    }
+
+    /// The names of the streams added so far, in id order (a stream's id is its index).
+    pub fn stream_names(&self) -> Vec<String> {
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams.iter().map(|(def, _)| def.name.clone()).collect()
     }
 
     /// Blocks until every frame pushed so far (on every stream) is written — and
     /// synced, unless the fsync policy is "on close" — or dropped by policy. Returns
-    /// the writer's error if it has failed.
-    pub fn flush(&self) -> Result<(), WriterError> {
+    /// the writer's error if it has failed, `Closed` once it is closed.
+    pub fn flush(&self) -> Result<(), FlushError> {
         let targets: Vec<u64> = {
             let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
             streams.iter().map(|(_, s)| s.stats().frames_pushed).collect()
         };
         let mut c = self.engine.lock();
         if let Some(e) = &c.error {
-            return Err(e.clone());
+            return Err(FlushError::Failed(e.clone()));
+        }
+        if c.closing || c.finished {
+            return Err(FlushError::Closed);
         }
         c.flush_requested += 1;
         let generation = c.flush_requested;
@@ -263,7 +230,7 @@ impl Writer {
             c = self.engine.changed.wait(c).unwrap_or_else(|p| p.into_inner());
         }
         match &c.error {
-            Some(e) => Err(e.clone()),
+            Some(e) => Err(FlushError::Failed(e.clone())),
             None => Ok(()),
         }
     }
@@ -343,9 +310,21 @@ impl Writer {
     /// Ends every stream, waits until everything accepted is written, writes the
     /// trailer, syncs, stops the threads and reports. Frames still being pushed while
     /// `close` runs may be refused (`Closed`) or counted as failed — never lost
-    /// silently.
-    pub fn close(self) -> Result<WriterReport, CloseError> {
-        self.shutdown()
+    /// silently. Idempotent: a second call (from any thread) returns the first call's
+    /// result, and dropping the writer closes it.
+    pub fn close(&self) -> Result<WriterReport, CloseError> {
+        let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = closed.as_ref() {
+            return r.clone();
+        }
+        let r = self.shutdown();
+        *closed = Some(r.clone());
+        r
+    }
+
+    /// Whether `close` has completed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
     fn shutdown(&self) -> Result<WriterReport, CloseError> {
@@ -384,6 +363,6 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        let _ = self.shutdown();
+        let _ = self.close();
     }
 }

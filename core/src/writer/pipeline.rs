@@ -95,7 +95,11 @@ impl Workers {
                 }
             }
         }
-        Ok(Workers { jobs: Some(job_tx), replies: reply_rx, threads })
+        Ok(Workers {
+            jobs: Some(job_tx),
+            replies: reply_rx,
+            threads,
+        })
     }
 }
 
@@ -113,7 +117,12 @@ fn worker(jobs: Receiver<Job>, replies: Sender<Reply>, notify: Arc<Signal>) {
     // context allocates its tables once).
     let mut ctx: Option<(i32, zstd::bulk::Compressor<'static>)> = None;
     while let Ok(job) = jobs.recv() {
-        let Job { id, level, frames, mut out } = job;
+        let Job {
+            id,
+            level,
+            frames,
+            mut out,
+        } = job;
         out.clear();
         let mut spans = Vec::with_capacity(frames.len());
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> std::io::Result<()> {
@@ -143,7 +152,15 @@ fn worker(jobs: Receiver<Job>, replies: Sender<Reply>, notify: Arc<Signal>) {
             Ok(())
         }));
         let failed = !matches!(result, Ok(Ok(())));
-        if replies.send(Reply { id, out, spans, failed }).is_err() {
+        if replies
+            .send(Reply {
+                id,
+                out,
+                spans,
+                failed,
+            })
+            .is_err()
+        {
             return;
         }
         // The writer thread may sleep on the doorbell waiting for this.
@@ -270,7 +287,14 @@ impl Pipeline {
     /// Appends frames claimed in place from stream `stream` (its gaps first where they
     /// belong). `compress`: whether they are to be compressed (not while the stream is
     /// behind).
-    pub(crate) fn admit_claimed(&mut self, stream: usize, id: u16, gaps: Vec<Gap>, frames: &[Claimed], compress: bool) {
+    pub(crate) fn admit_claimed(
+        &mut self,
+        stream: usize,
+        id: u16,
+        gaps: Vec<Gap>,
+        frames: &[Claimed],
+        compress: bool,
+    ) {
         let mut gaps = gaps.into_iter().peekable();
         for f in frames {
             while let Some(g) = gaps.next_if(|g| g.first_seq < f.info.seq) {
@@ -345,7 +369,15 @@ impl Pipeline {
             }
             _ => State::Raw,
         };
-        self.entries.push_back(Entry::Frame(FrameEntry { stream, id, info, data, len, ring_end, state }));
+        self.entries.push_back(Entry::Frame(FrameEntry {
+            stream,
+            id,
+            info,
+            data,
+            len,
+            ring_end,
+            state,
+        }));
         self.bytes += len;
         if self.open.2 >= JOB_BYTES {
             self.submit();
@@ -371,13 +403,30 @@ impl Pipeline {
             }
             None => Vec::new(),
         };
-        self.jobs.push_back(JobSlot { frames: numbers, out: None, answered: false });
-        let sent = w.jobs.as_ref().is_some_and(|tx| tx.send(Job { id, level, frames, out }).is_ok());
+        self.jobs.push_back(JobSlot {
+            frames: numbers,
+            out: None,
+            answered: false,
+        });
+        let sent = w.jobs.as_ref().is_some_and(|tx| {
+            tx.send(Job {
+                id,
+                level,
+                frames,
+                out,
+            })
+            .is_ok()
+        });
         if sent {
             self.outstanding += 1;
         } else {
             // No worker left (cannot happen while the pool lives): store raw.
-            self.apply(Reply { id, out: Vec::new(), spans: Vec::new(), failed: true });
+            self.apply(Reply {
+                id,
+                out: Vec::new(),
+                spans: Vec::new(),
+                failed: true,
+            });
         }
     }
 
@@ -385,10 +434,18 @@ impl Pipeline {
         let slot = &mut self.jobs[(r.id - self.job_base) as usize];
         slot.answered = true;
         for (k, no) in slot.frames.iter().enumerate() {
-            let span = if r.failed { None } else { r.spans.get(k).copied().flatten() };
+            let span = if r.failed {
+                None
+            } else {
+                r.spans.get(k).copied().flatten()
+            };
             if let Some(Entry::Frame(f)) = self.entries.get_mut((no - self.base) as usize) {
                 f.state = match span {
-                    Some((start, len)) => State::Packed { job: r.id, start, len },
+                    Some((start, len)) => State::Packed {
+                        job: r.id,
+                        start,
+                        len,
+                    },
                     None => State::Raw,
                 };
             }
@@ -480,7 +537,12 @@ impl Pipeline {
                             .map(|o| &o[start..start + len]),
                         _ => None,
                     };
-                    Item::Frame(OutFrame { stream: f.id, info: f.info, data, packed })
+                    Item::Frame(OutFrame {
+                        stream: f.id,
+                        info: f.info,
+                        data,
+                        packed,
+                    })
                 }
             })
             .collect()
@@ -541,7 +603,11 @@ impl Pipeline {
             let (_, b) = self.copies.pop_front().expect("front exists");
             self.keep_spare(b);
         }
-        while self.jobs.front().is_some_and(|j| j.answered && j.frames.last().is_none_or(|l| *l < self.base)) {
+        while self
+            .jobs
+            .front()
+            .is_some_and(|j| j.answered && j.frames.last().is_none_or(|l| *l < self.base))
+        {
             let j = self.jobs.pop_front().expect("front exists");
             self.job_base += 1;
             if let Some(b) = j.out {

@@ -38,7 +38,7 @@ impl StreamReport {
 
 /// A finished segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentInfo {
+pub struct FinishedSegment {
     /// Its path.
     pub path: PathBuf,
     /// Its number (0, 1, …).
@@ -78,7 +78,7 @@ pub struct WriterReport {
     /// Duration of each write call, in ns.
     pub write_latency: LatencySummary,
     /// Segments finished (one entry for an unsegmented capture).
-    pub segments: Vec<SegmentInfo>,
+    pub segments: Vec<FinishedSegment>,
     /// Per-stream figures.
     pub streams: Vec<StreamReport>,
     /// Seconds from the writer's start to the report.
@@ -95,6 +95,10 @@ impl WriterReport {
 
     /// Payload megabytes (10^6 bytes) per second.
     pub fn mb_per_s(&self) -> f64 {
-        if self.seconds > 0.0 { self.bytes_written as f64 / 1e6 / self.seconds } else { 0.0 }
+        if self.seconds > 0.0 {
+            self.bytes_written as f64 / 1e6 / self.seconds
+        } else {
+            0.0
+        }
     }
 }

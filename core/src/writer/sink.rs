@@ -3,7 +3,7 @@
 use crate::FrameInfo;
 use crate::format::StreamDef;
 use crate::writer::error::WriterError;
-use crate::writer::report::SegmentInfo;
+use crate::writer::report::FinishedSegment;
 
 /// A frame ready to store: its ring bytes and, when compressed, the packed bytes.
 pub(crate) struct OutFrame<'a> {
@@ -55,9 +55,9 @@ pub(crate) trait Sink: Send {
         false
     }
     /// Finishes the current segment and starts the next; returns the finished one.
-    fn rotate(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
+    fn rotate(&mut self) -> Result<Option<FinishedSegment>, WriterError> {
         Ok(None)
     }
     /// Finishes cleanly (trailer, sync); returns the last segment.
-    fn finish(&mut self) -> Result<Option<SegmentInfo>, WriterError>;
+    fn finish(&mut self) -> Result<Option<FinishedSegment>, WriterError>;
 }

@@ -48,10 +48,19 @@ impl Pool {
         let mut threads = Vec::with_capacity(workers);
         for i in 0..workers {
             let rx = rx.clone();
-            threads.push(std::thread::Builder::new().name(format!("streamq-{name}-{i}")).spawn(move || worker(rx))?);
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("streamq-{name}-{i}"))
+                    .spawn(move || worker(rx))?,
+            );
         }
         let (reply_tx, reply_rx) = unbounded();
-        Ok(Pool { jobs: Some(tx), threads, reply_tx, reply_rx })
+        Ok(Pool {
+            jobs: Some(tx),
+            threads,
+            reply_tx,
+            reply_rx,
+        })
     }
 
     /// Runs `task(i)` on `items[i]` for every item in parallel and returns the outputs in
@@ -63,7 +72,13 @@ impl Pool {
         let jobs = self.jobs.as_ref().expect("pool is running");
         let mut n = 0;
         for (index, (data, task)) in items.enumerate() {
-            let job = Job { index, data: data.as_ptr(), len: data.len(), task, reply: self.reply_tx.clone() };
+            let job = Job {
+                index,
+                data: data.as_ptr(),
+                len: data.len(),
+                task,
+                reply: self.reply_tx.clone(),
+            };
             if jobs.send(job).is_err() {
                 break;
             }

@@ -2,12 +2,14 @@
 //! I/O workers so a bounded number of writes is in flight (F5: neither one synchronous
 //! write at a time nor unlimited parallel writes thrashing the disk).
 
+mod io_pool;
+
 use std::path::{Path, PathBuf};
 
 use crate::format::StreamDef;
+use crate::writer::directory_sink::io_pool::{Pool, Task};
 use crate::writer::error::WriterError;
-use crate::writer::pool::{Pool, Task};
-use crate::writer::report::SegmentInfo;
+use crate::writer::report::FinishedSegment;
 use crate::writer::sink::{Item, Sink};
 
 pub(crate) struct DirSink {
@@ -23,8 +25,16 @@ pub(crate) struct DirSink {
 impl DirSink {
     pub(crate) fn create(root: &Path, workers: usize) -> Result<Self, WriterError> {
         std::fs::create_dir_all(root).map_err(|e| WriterError::io("create directory", root, &e))?;
-        let pool = Pool::new(workers, "io").map_err(|e| WriterError::io("start I/O workers for", root, &e))?;
-        Ok(DirSink { root: root.to_path_buf(), pool, dirs: Vec::new(), frames: 0, bytes: 0, gaps_log: Vec::new() })
+        let pool =
+            Pool::new(workers, "io").map_err(|e| WriterError::io("start I/O workers for", root, &e))?;
+        Ok(DirSink {
+            root: root.to_path_buf(),
+            pool,
+            dirs: Vec::new(),
+            frames: 0,
+            bytes: 0,
+            gaps_log: Vec::new(),
+        })
     }
 
     fn dir_of(&self, stream: u16) -> &Path {
@@ -36,7 +46,11 @@ impl Sink for DirSink {
     fn add_stream(&mut self, def: &StreamDef) -> Result<(), WriterError> {
         // The first stream writes into the root (the plain one-stream layout); later
         // streams get a sub-directory named after them.
-        let dir = if def.id == 0 { self.root.clone() } else { self.root.join(sanitize(&def.name)) };
+        let dir = if def.id == 0 {
+            self.root.clone()
+        } else {
+            self.root.join(sanitize(&def.name))
+        };
         std::fs::create_dir_all(&dir).map_err(|e| WriterError::io("create directory", &dir, &e))?;
         while self.dirs.len() <= def.id as usize {
             self.dirs.push(self.root.clone());
@@ -53,13 +67,14 @@ impl Sink for DirSink {
                     let path = self.dir_of(f.stream).join(format!("frame-{:06}.raw", f.info.seq));
                     jobs.push((f.data, path));
                 }
-                Item::Gap(stream, g) => self.gaps_log.push(format!(
-                    "{stream} {} {} {:?}",
-                    g.first_seq, g.count, g.reason
-                )),
+                Item::Gap(stream, g) => self
+                    .gaps_log
+                    .push(format!("{stream} {} {} {:?}", g.first_seq, g.count, g.reason)),
             }
         }
-        let results = self.pool.run(jobs.iter().map(|(d, p)| (*d, Task::WriteFile(p.clone()))));
+        let results = self
+            .pool
+            .run(jobs.iter().map(|(d, p)| (*d, Task::WriteFile(p.clone()))));
         let mut stored = 0;
         for (r, (d, p)) in results.into_iter().zip(&jobs) {
             if let Err(e) = r {
@@ -79,7 +94,7 @@ impl Sink for DirSink {
         d.sync_all().map_err(|e| WriterError::io("fsync", &self.root, &e))
     }
 
-    fn finish(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
+    fn finish(&mut self) -> Result<Option<FinishedSegment>, WriterError> {
         if !self.gaps_log.is_empty() {
             let path = self.root.join("gaps.txt");
             let mut text = String::from("# stream first_seq count reason\n");
@@ -90,71 +105,25 @@ impl Sink for DirSink {
             std::fs::write(&path, text).map_err(|e| WriterError::io("write", &path, &e))?;
         }
         self.sync()?;
-        Ok(Some(SegmentInfo { path: self.root.clone(), index: 0, bytes: self.bytes, frame_ranges: Vec::new() }))
+        Ok(Some(FinishedSegment {
+            path: self.root.clone(),
+            index: 0,
+            bytes: self.bytes,
+            frame_ranges: Vec::new(),
+        }))
     }
 }
 
 fn sanitize(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() { "stream".into() } else { s }
-}
-
-/// Callback sink: every frame and gap goes to the user's function on the writer thread.
-pub(crate) struct CallbackSink {
-    pub(crate) f: crate::writer::config::SinkCallback,
-    pub(crate) names: Vec<String>,
-    /// Items of the last `write` the callback accepted before it failed.
-    pub(crate) delivered: usize,
-}
-
-impl Sink for CallbackSink {
-    fn add_stream(&mut self, def: &StreamDef) -> Result<(), WriterError> {
-        while self.names.len() <= def.id as usize {
-            self.names.push(String::new());
-        }
-        self.names[def.id as usize] = def.name.clone();
-        Ok(())
-    }
-
-    fn write(&mut self, items: &[Item<'_>]) -> Result<u64, WriterError> {
-        use crate::writer::config::{SinkEvent, SinkFrame};
-        let mut n = 0;
-        self.delivered = 0;
-        for item in items {
-            let ev = match item {
-                Item::Frame(f) => {
-                    n += f.data.len() as u64;
-                    SinkEvent::Frame(SinkFrame {
-                        stream_id: f.stream,
-                        stream: self.names.get(f.stream as usize).map_or("", |s| s.as_str()),
-                        info: f.info,
-                        data: f.data,
-                    })
-                }
-                Item::Gap(stream, g) => SinkEvent::Gap { stream_id: *stream, gap: *g },
-            };
-            let f = &mut self.f;
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ev))) {
-                Ok(Ok(())) => self.delivered += 1,
-                Ok(Err(m)) => return Err(WriterError::Sink(m)),
-                Err(_) => return Err(WriterError::Sink("callback panicked".into())),
-            }
-        }
-        Ok(n)
-    }
-
-    fn items_stored_before_error(&self) -> usize {
-        self.delivered
-    }
-
-    fn sync(&mut self) -> Result<(), WriterError> {
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<Option<SegmentInfo>, WriterError> {
-        Ok(None)
-    }
 }
