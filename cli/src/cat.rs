@@ -29,13 +29,13 @@ pub fn run(args: Args) -> CmdResult {
     let frame = reader.seek_seq(id, args.seq).next().filter(|f| f.seq == args.seq);
     let Some(frame) = frame else {
         let gap = reader.gaps().find(|g| {
-            g.gap.stream_id == id
-                && (g.gap.first_seq..g.gap.first_seq.saturating_add(g.gap.count)).contains(&args.seq)
+            g.stream_id == id
+                && (g.first_seq..g.first_seq.saturating_add(g.count)).contains(&args.seq)
         });
         let why = match (gap, reader.stream(id).and_then(|s| s.first_seq.zip(s.last_seq))) {
             (Some(g), _) => format!(
                 "it was dropped ({:?}, gap of {} frame(s))",
-                g.gap.reason, g.gap.count
+                g.reason, g.count
             ),
             (None, Some((a, b))) => format!("the stream has seq {a}..={b}"),
             (None, None) => "the stream has no frames".to_string(),

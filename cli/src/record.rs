@@ -1,5 +1,6 @@
 //! `streamq record`: a synthetic Kinect-style sensor through the real engine.
 
+use streamq::{PushOptions};
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -343,7 +344,7 @@ fn produce(mut producer: StreamProducer, plan: SourcePlan, stop: Arc<AtomicBool>
         }
         r.offered += 1;
         let t0 = plan.record_latencies.then(Instant::now);
-        let pushed = producer.push_at(frame, ts);
+        let pushed = producer.push_with(frame, &PushOptions::new().device_ts_ns(ts));
         if let Some(t0) = t0 {
             r.latencies_ns
                 .push(u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX));

@@ -7,7 +7,7 @@ use std::ffi::{CString, c_char};
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
 
-use streamq_core::reader::{FrameRef, GapInfo, Reader, VerifyReport};
+use streamq_core::reader::{RecordedFrame, RecordedGap, Reader, VerifyReport};
 
 use crate::args::{bytes_mut, cstring_lossy, handle, out, string, write};
 use crate::panic::{call, call_or};
@@ -24,7 +24,7 @@ pub struct streamq_reader {
     state: Mutex<State>,
 }
 
-type Cursor = Box<dyn Iterator<Item = FrameRef<'static>> + Send>;
+type Cursor = Box<dyn Iterator<Item = RecordedFrame<'static>> + Send>;
 
 /// A stream's name, media type and metadata pairs as C strings.
 type StreamStrings = (CString, CString, Vec<(CString, CString)>);
@@ -33,7 +33,7 @@ struct State {
     /// Borrows `*reader`; dropped before it.
     cursor: Option<Cursor>,
     /// A frame read from the cursor but not handed out (buffer too small); borrows too.
-    pending: Option<FrameRef<'static>>,
+    pending: Option<RecordedFrame<'static>>,
     /// The last decompressed frame, pointed to by the last `streamq_reader_next`.
     decoded: Vec<u8>,
     /// Per stream (same order as `Reader::streams`): name, media type, metadata.
@@ -68,12 +68,12 @@ impl State {
         unsafe { self.reader.as_ref() }
     }
 
-    fn set_cursor(&mut self, it: impl Iterator<Item = FrameRef<'static>> + Send + 'static) {
+    fn set_cursor(&mut self, it: impl Iterator<Item = RecordedFrame<'static>> + Send + 'static) {
         self.pending = None;
         self.cursor = Some(Box::new(it));
     }
 
-    fn next_frame(&mut self) -> Option<FrameRef<'static>> {
+    fn next_frame(&mut self) -> Option<RecordedFrame<'static>> {
         if let Some(f) = self.pending.take() {
             return Some(f);
         }
@@ -84,10 +84,10 @@ impl State {
     fn gaps(&mut self) -> &Gaps {
         let r = self.reader();
         self.gaps.get_or_insert_with(|| {
-            let all: Vec<GapInfo> = r.gaps().collect();
+            let all: Vec<RecordedGap> = r.gaps().collect();
             let mut by_stream: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
             for (i, g) in all.iter().enumerate() {
-                by_stream.entry(g.gap.stream_id).or_default().push(i);
+                by_stream.entry(g.stream_id).or_default().push(i);
             }
             Gaps { all, by_stream }
         })
@@ -95,7 +95,7 @@ impl State {
 
     /// Gap record `g` as C: its stream's name comes from `strings` (same order as
     /// `Reader::streams`), "" if the stream has no definition.
-    fn gap_c(&self, g: &GapInfo) -> streamq_gap_info {
+    fn gap_c(&self, g: &RecordedGap) -> streamq_gap_info {
         let r = self.reader();
         let g_ = &g.gap;
         let name = r
@@ -130,7 +130,7 @@ impl State {
 
 /// A capture's gap records in file order, and their positions per stream.
 struct Gaps {
-    all: Vec<GapInfo>,
+    all: Vec<RecordedGap>,
     /// Indices into `all`, per stream id, in file order.
     by_stream: BTreeMap<u16, Vec<usize>>,
 }
@@ -166,7 +166,7 @@ pub struct streamq_reader_frame {
     pub compressed: bool,
 }
 
-fn frame_c(f: &FrameRef<'_>, data: *const u8, len: usize) -> streamq_reader_frame {
+fn frame_c(f: &RecordedFrame<'_>, data: *const u8, len: usize) -> streamq_reader_frame {
     streamq_reader_frame {
         data,
         len,

@@ -7,6 +7,7 @@
 //! cargo run --release -p streamq-python --example rust_writer_baseline -- PATH FRAMES
 //! ```
 
+use streamq::{PushOptions};
 use std::time::Instant;
 
 use streamq::{StreamConfig, Writer, WriterConfig};
@@ -43,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epoch = Instant::now();
     for i in 0..frames {
         let ts = epoch.elapsed().as_nanos() as u64;
-        let _ = depth.push_at(&pool[(i % 8) as usize], ts)?;
+        let _ = depth.push_with(&pool[(i % 8) as usize], &PushOptions::new().device_ts_ns(ts))?;
     }
     let stats = depth.stats();
     drop(depth);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use streamq::reader::{FrameRef, Reader};
+use streamq::reader::{RecordedFrame, Reader};
 
 use crate::buffers::{BufferView, Owner};
 use crate::errors;
@@ -16,7 +16,7 @@ enum Source {
     /// In a capture file's memory map, kept alive by the shared reader.
     Mapped {
         reader: Arc<Reader>,
-        frame: FrameRef<'static>,
+        frame: RecordedFrame<'static>,
     },
     /// Given to a callback sink: copied out of the ring into a `bytes` object (once,
     /// with the GIL held), so it stays valid after the call.
@@ -85,7 +85,7 @@ impl Frame {
     }
 
     /// A frame of a capture file. `frame` must borrow from `reader`.
-    pub fn mapped(reader: Arc<Reader>, frame: FrameRef<'static>, stream: Option<Py<PyString>>) -> Self {
+    pub fn mapped(reader: Arc<Reader>, frame: RecordedFrame<'static>, stream: Option<Py<PyString>>) -> Self {
         Frame {
             seq: frame.seq,
             timestamp: frame.device_ts_ns,

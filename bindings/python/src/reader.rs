@@ -9,15 +9,15 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList, PyString};
 
-use streamq::format::GapReason;
-use streamq::reader::{FrameRef, Reader as RsReader};
+use streamq::format::DropReason;
+use streamq::reader::{RecordedFrame, Reader as RsReader};
 
 use crate::errors;
 use crate::frame::Frame;
-use crate::stats::{GapInfo, RecoverReport, StreamInfo, VerifyReport};
+use crate::stats::{RecordedGap, RecoverReport, StreamInfo, VerifyReport};
 
 type Names = Arc<HashMap<u16, Py<PyString>>>;
-type FrameIterBox = Box<dyn Iterator<Item = FrameRef<'static>> + Send>;
+type FrameIterBox = Box<dyn Iterator<Item = RecordedFrame<'static>> + Send>;
 
 /// Iterates frames of a Reader (see `Reader.__iter__` and `Reader.seek`).
 #[pyclass(frozen, module = "streamq._streamq", name = "FrameIterator")]
@@ -246,14 +246,14 @@ impl Reader {
                 continue;
             }
             let reason = match g.reason {
-                GapReason::DroppedNewest => "dropped_newest".to_string(),
-                GapReason::DroppedOldest => "dropped_oldest".to_string(),
-                GapReason::WriteError => "write_error".to_string(),
-                GapReason::Unknown(c) => format!("unknown({c})"),
+                DropReason::Newest => "dropped_newest".to_string(),
+                DropReason::Oldest => "dropped_oldest".to_string(),
+                DropReason::WriteError => "write_error".to_string(),
+                DropReason::Unknown(c) => format!("unknown({c})"),
             };
             out.append(Py::new(
                 py,
-                GapInfo {
+                RecordedGap {
                     stream_id: g.stream_id,
                     stream: self.stream_name(py, g.stream_id),
                     first_seq: g.first_seq,
