@@ -11,6 +11,7 @@ use crate::sync::{AtomicU64, Ordering};
 /// `frames_pushed == frames_popped + frames_dropped_newest + frames_dropped_oldest +
 /// frames_discarded + frames_queued`.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct QueueStats {
     /// Frames given a sequence number: queued, or dropped by the overflow policy.
     pub frames_pushed: u64,
@@ -64,6 +65,7 @@ impl QueueStats {
 
 /// Percentiles of a latency histogram, in nanoseconds (all 0 when nothing was recorded).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LatencySummary {
     /// Number of samples (for push latency: pushes represented, see
     /// [`QueueStats::push_latency`]).

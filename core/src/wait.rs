@@ -50,10 +50,13 @@ pub(crate) trait Wake: Send + Sync {
     fn wake(&self);
 }
 
+/// What the threads watching an interrupt sleep on: the last ticket given, and each
+/// registered sleeper by its ticket.
+type Sleepers = (u64, Vec<(u64, Arc<dyn Wake>)>);
+
 struct InterruptState {
     triggered: AtomicBool,
-    /// What the threads watching this interrupt sleep on now, by registration ticket.
-    sleepers: Mutex<(u64, Vec<(u64, Arc<dyn Wake>)>)>,
+    sleepers: Mutex<Sleepers>,
 }
 
 /// A flag that cuts blocking calls short. While it is triggered, every wait that watches
@@ -131,6 +134,12 @@ impl Interrupt {
     /// Whether the flag is raised.
     pub fn is_triggered(&self) -> bool {
         self.state.triggered.load(Ordering::SeqCst)
+    }
+
+    /// How many waits are watching this interrupt now (registered before they sleep):
+    /// for diagnostics, and for tests that must trigger only once a call is blocked.
+    pub fn watchers(&self) -> usize {
+        lock(&self.state.sleepers).1.len()
     }
 
     /// Registers `sleeper` as woken by [`trigger`](Self::trigger) until the returned guard

@@ -150,9 +150,8 @@ impl EventFd {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: fd was just created and is owned by nobody else.
-        Ok(Some(EventFd {
-            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
-        }))
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        Ok(Some(EventFd { fd }))
     }
 
     #[cfg(not(all(target_os = "linux", not(loom))))]

@@ -173,7 +173,11 @@ fn callback_sink_sees_every_frame_and_gap() {
         let mut s = s2.lock().unwrap();
         match ev {
             SinkEvent::Frame(f) => s.0.push((f.info.seq, f.data.to_vec())),
-            SinkEvent::Gap { gap, .. } => s.1 += gap.count,
+            SinkEvent::Gap { gap, stream, .. } => {
+                assert_eq!(stream, "s", "gap events name their stream");
+                s.1 += gap.count
+            }
+            _ => {}
         }
         Ok(())
     }))

@@ -160,6 +160,7 @@ impl RecordedGap {
 
 /// A data-bearing record in file order.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Record<'a> {
     /// A frame.
     Frame(RecordedFrame<'a>),

@@ -11,6 +11,7 @@ use crate::format::{DEFAULT_CHECKPOINT_BYTES, FrameMeta, Gap, IndexBuilder, Reco
 
 /// What [`recover`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct RecoverReport {
     /// The file already ended with a valid TRAILER + footer; nothing was changed.
     pub already_clean: bool,

@@ -15,6 +15,7 @@ use crate::format::{
 
 /// Facts about one segment file of an open capture.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SegmentInfo {
     /// The file.
     pub path: PathBuf,

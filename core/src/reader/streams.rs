@@ -7,6 +7,7 @@ use crate::format::StreamDef;
 
 /// A stream of the capture with its counts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct StreamInfo {
     /// Stream id.
     pub id: u16,

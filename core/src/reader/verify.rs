@@ -13,6 +13,7 @@ pub const MAX_ERRORS: usize = 1000;
 
 /// Verification results of one stream.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct StreamVerify {
     /// Stream id.
     pub stream_id: u16,
@@ -39,6 +40,7 @@ pub struct StreamVerify {
 
 /// What [`Reader::verify`] found. Plain fields, easy to serialise.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// Segment files checked.
     pub segments: u64,

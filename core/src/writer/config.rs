@@ -12,6 +12,7 @@ use crate::writer::report::FinishedSegment;
 
 /// A frame handed to a callback sink.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SinkFrame<'a> {
     /// Stream id.
     pub stream_id: u16,
@@ -25,6 +26,7 @@ pub struct SinkFrame<'a> {
 
 /// What a callback sink receives.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SinkEvent<'a> {
     /// A frame.
     Frame(SinkFrame<'a>),
@@ -44,6 +46,7 @@ pub enum SinkEvent<'a> {
 pub type SinkCallback = Box<dyn FnMut(SinkEvent<'_>) -> Result<(), String> + Send>;
 
 /// Where frames go.
+#[non_exhaustive]
 pub enum SinkKind {
     /// One capture file (`docs/FORMAT.md`), optionally split into segments.
     CaptureFile(PathBuf),

@@ -6,6 +6,7 @@ use crate::stats::{LatencySummary, QueueStats};
 
 /// Per-stream figures.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct StreamReport {
     /// Stream id in the file.
     pub id: u16,
@@ -38,6 +39,7 @@ impl StreamReport {
 
 /// A finished segment file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FinishedSegment {
     /// Its path.
     pub path: PathBuf,
@@ -51,6 +53,7 @@ pub struct FinishedSegment {
 
 /// Everything the writer did: frames written, dropped by reason, failed, bytes, errors.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct WriterReport {
     /// Frames written, all streams.
     pub frames_written: u64,
