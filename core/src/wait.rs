@@ -52,7 +52,7 @@ pub(crate) trait Wake: Send + Sync {
 
 /// What the threads watching an interrupt sleep on: the last ticket given, and each
 /// registered sleeper by its ticket.
-type Sleepers = (u64, Vec<(u64, Arc<dyn Wake>)>);
+type Sleepers = (u64, Vec<(u64, std::sync::Arc<dyn Wake>)>);
 
 struct InterruptState {
     triggered: AtomicBool,
@@ -116,10 +116,10 @@ impl Interrupt {
     /// a signal handler: it takes locks).
     pub fn trigger(&self) {
         self.state.triggered.store(true, Ordering::SeqCst);
-        let sleepers: Vec<Arc<dyn Wake>> = lock(&self.state.sleepers)
+        let sleepers: Vec<std::sync::Arc<dyn Wake>> = lock(&self.state.sleepers)
             .1
             .iter()
-            .map(|(_, w)| Arc::clone(w))
+            .map(|(_, w)| std::sync::Arc::clone(w))
             .collect();
         for w in sleepers {
             w.wake();
@@ -146,7 +146,7 @@ impl Interrupt {
     /// drops. Register before the last check of the wait condition (which must include
     /// [`is_triggered`](Self::is_triggered)): a trigger after registration then either is
     /// seen by that check or wakes the sleeper.
-    pub(crate) fn watch(&self, sleeper: Arc<dyn Wake>) -> Watching<'_> {
+    pub(crate) fn watch(&self, sleeper: std::sync::Arc<dyn Wake>) -> Watching<'_> {
         let mut s = lock(&self.state.sleepers);
         s.0 += 1;
         let ticket = s.0;

@@ -33,7 +33,7 @@
 
 // The whole encoder/decoder API is exercised by the tests through `streamq::testing`;
 // without that feature the crate uses only part of it.
-#![cfg_attr(not(feature = "testing"), allow(dead_code, unused_imports))]
+#![cfg_attr(any(not(feature = "testing"), loom), allow(dead_code, unused_imports))]
 
 pub(crate) mod builder;
 pub(crate) mod bytes;

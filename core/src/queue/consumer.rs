@@ -10,7 +10,7 @@ use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload, read_header, read_len, slot_size};
 use crate::stats::{QueueStats, bump};
 use crate::sync::{Arc, Ordering, lock};
-use crate::wait::{Interrupt, Wait, Wake};
+use crate::wait::{Interrupt, Wait};
 
 /// Metadata of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,7 +400,7 @@ impl Consumer {
             let shared = Arc::clone(&self.shared);
             let head_is_shared = self.drop_oldest;
             let local_head = self.head;
-            let _watching = interrupt.map(|i| i.watch(Arc::clone(&shared) as Arc<dyn Wake>));
+            let _watching = interrupt.map(|i| i.watch(Shared::waker(&shared)));
             let triggered = || interrupt.is_some_and(Interrupt::is_triggered);
             let ready = shared.data.wait_until(deadline, || {
                 let head = if head_is_shared {

@@ -197,7 +197,7 @@ impl ProducerCore {
                     RoomWait::Outside => return Err(ReserveError::WouldBlock),
                     RoomWait::Until(_) | RoomWait::Forever => {}
                 }
-                let ok = self.shared.wait_for_room(need, wait.deadline(), interrupt);
+                let ok = Shared::wait_for_room(&self.shared, need, wait.deadline(), interrupt);
                 self.check_open()?;
                 if ok && self.fits(need) {
                     Ok(())
@@ -545,7 +545,7 @@ impl Producer {
     /// Blocks until the queue is not above high water (returns at once if it is not).
     /// `Wait::Configured` and `Wait::Forever` wait for ever.
     pub fn wait_below_low(&self, wait: Wait, interrupt: Option<&Interrupt>) -> Result<(), WaitError> {
-        self.core.shared.wait_below_low(wait, interrupt)
+        Shared::wait_below_low(&self.core.shared, wait, interrupt)
     }
 
     /// Whether the queue is above high water now.
@@ -763,7 +763,7 @@ impl SharedProducer {
     /// As [`Producer::wait_below_low`] (waits without holding the handle's lock).
     pub fn wait_below_low(&self, wait: Wait, interrupt: Option<&Interrupt>) -> Result<(), WaitError> {
         let shared = Arc::clone(&lock(&self.inner).shared);
-        shared.wait_below_low(wait, interrupt)
+        Shared::wait_below_low(&shared, wait, interrupt)
     }
 
     /// As [`Producer::is_above_high_water`].
@@ -797,7 +797,7 @@ fn wait_outside(
     wait: RoomWait,
     interrupt: Option<&Interrupt>,
 ) -> Result<(), ReserveError> {
-    if shared.wait_for_room(slot_size(len as u64), wait.deadline(), interrupt) {
+    if Shared::wait_for_room(shared, slot_size(len as u64), wait.deadline(), interrupt) {
         Ok(())
     } else if interrupt.is_some_and(Interrupt::is_triggered) {
         Err(ReserveError::Interrupted)

@@ -105,46 +105,46 @@ impl Shared {
     /// interrupt. Adds the time spent to the blocked counter (several shared-producer
     /// threads may wait at once, hence the atomic add).
     pub(crate) fn wait_for_room(
-        self: &Arc<Self>,
+        this: &Arc<Shared>,
         need: u64,
         deadline: Option<Instant>,
         interrupt: Option<&Interrupt>,
     ) -> bool {
         let started = Instant::now();
-        let _watching = interrupt.map(|i| i.watch(Arc::clone(self) as Arc<dyn Wake>));
+        let _watching = interrupt.map(|i| i.watch(Shared::waker(this)));
         let triggered = || interrupt.is_some_and(Interrupt::is_triggered);
-        let ok = self.space.wait_until(deadline, || {
-            (self.room_for(need) && self.level() <= self.wake_level)
-                || self.is_closed_for_producers()
+        let ok = this.space.wait_until(deadline, || {
+            (this.room_for(need) && this.level() <= this.wake_level)
+                || this.is_closed_for_producers()
                 || triggered()
         });
-        bump_shared(&self.pc.blocked_ns, started.elapsed().as_nanos() as u64);
+        bump_shared(&this.pc.blocked_ns, started.elapsed().as_nanos() as u64);
         ok && !triggered()
     }
 
     /// Blocks until the queue is not above high water.
     pub(crate) fn wait_below_low(
-        self: &Arc<Self>,
+        this: &Arc<Shared>,
         wait: Wait,
         interrupt: Option<&Interrupt>,
     ) -> Result<(), WaitError> {
         let Some(deadline) = wait.deadline(None) else {
-            return if self.is_closed_for_producers() {
+            return if this.is_closed_for_producers() {
                 Err(WaitError::Closed)
-            } else if self.marks.is_above() {
+            } else if this.marks.is_above() {
                 Err(WaitError::Timeout)
             } else {
                 Ok(())
             };
         };
-        let _watching = interrupt.map(|i| i.watch(Arc::clone(self) as Arc<dyn Wake>));
+        let _watching = interrupt.map(|i| i.watch(Shared::waker(this)));
         let triggered = || interrupt.is_some_and(Interrupt::is_triggered);
-        let ok = self.space.wait_until(deadline, || {
-            !self.marks.is_above() || self.is_closed_for_producers() || triggered()
+        let ok = this.space.wait_until(deadline, || {
+            !this.marks.is_above() || this.is_closed_for_producers() || triggered()
         });
-        if self.is_closed_for_producers() {
+        if this.is_closed_for_producers() {
             Err(WaitError::Closed)
-        } else if ok && !self.marks.is_above() {
+        } else if ok && !this.marks.is_above() {
             Ok(())
         } else if triggered() {
             Err(WaitError::Interrupted)
@@ -200,9 +200,21 @@ impl Shared {
     }
 }
 
-impl Wake for Shared {
+impl Shared {
+    /// What an [`Interrupt`] wakes for a wait on this queue.
+    pub(crate) fn waker(this: &Arc<Shared>) -> std::sync::Arc<dyn Wake> {
+        std::sync::Arc::new(QueueWaker(Arc::clone(this)))
+    }
+}
+
+/// Wakes whoever sleeps on one queue (for an [`Interrupt`]): waiters for room or for the
+/// water marks sleep on `space`, consumers on `data`.
+struct QueueWaker(Arc<Shared>);
+
+
+impl Wake for QueueWaker {
     fn wake(&self) {
-        self.space.wake_all();
-        self.data.wake_all();
+        self.0.space.wake_all();
+        self.0.data.wake_all();
     }
 }
