@@ -32,37 +32,32 @@
 
 mod barrier;
 pub mod clock;
-mod config;
-mod error;
 pub mod format;
-mod frame_copy;
 mod memory;
 mod option_text;
 mod queue;
 pub mod reader;
 mod signal;
-mod stats;
 mod sync;
 mod wait;
-mod watermark;
 // The writer's threads use std primitives; loom models cover the queue protocol only.
 #[cfg(not(loom))]
 pub mod writer;
 
-pub use config::{DropReason, OverflowPolicy, QueueConfig, WaterMarkCallback};
-pub use error::{
-    BuildError, CommitError, PopError, PopTimeoutError, PushError, ReserveError, TryPopError, WaitError,
-};
 pub use option_text::{
     ByteSize, Compression, FsyncPolicy, OptionTextError, format_duration, has_time_unit, parse_duration,
 };
+pub use queue::config::{DropReason, OverflowPolicy, QueueConfig, WaterMarkCallback};
+pub use queue::error::{
+    BuildError, CommitError, PopError, PopTimeoutError, PushError, ReserveError, TryPopError, WaitError,
+};
+pub use queue::stats::{LatencySummary, QueueStats};
+pub use queue::watermark::WaterMarkEvent;
 pub use queue::{
     Batch, Consumer, Frame, FrameInfo, FrameRef, Gap, Producer, Pushed, Reservation, SharedProducer,
     SharedReservation, queue,
 };
-pub use stats::{LatencySummary, QueueStats};
 pub use wait::{Interrupt, PushOptions, Wait};
-pub use watermark::WaterMarkEvent;
 /// Test hooks, with the `testing` cargo feature only: the capture format's encoders and
 /// decoders (to craft and damage files) and the writer's I/O fault injector. Not part of
 /// the stable API.

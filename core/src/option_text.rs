@@ -29,7 +29,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::OverflowPolicy;
+use crate::queue::config::OverflowPolicy;
 
 /// An option value whose text could not be read; the message names the option, the
 /// text and the accepted forms.

@@ -26,15 +26,23 @@ const FILL_REFUSALS: u64 = 1;
 
 /// Runs `blocked` on a thread, triggers `interrupt` once that call is registered as a
 /// watcher (it is about to sleep, or sleeps), and returns what the call returned.
-fn interrupt_while_blocked<T: Send + 'static>(interrupt: &Interrupt, blocked: impl FnOnce() -> T + Send + 'static) -> T {
+fn interrupt_while_blocked<T: Send + 'static>(
+    interrupt: &Interrupt,
+    blocked: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (done_tx, done_rx) = mpsc::channel();
     let t = thread::spawn(move || done_tx.send(blocked()).unwrap());
     while interrupt.watchers() == 0 {
-        assert!(done_rx.try_recv().is_err(), "the call returned before it was interrupted");
+        assert!(
+            done_rx.try_recv().is_err(),
+            "the call returned before it was interrupted"
+        );
         thread::yield_now();
     }
     interrupt.trigger();
-    let r = done_rx.recv_timeout(Duration::from_secs(10)).expect("the interrupted call did not return");
+    let r = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the interrupted call did not return");
     t.join().unwrap();
     assert_eq!(interrupt.watchers(), 0, "a returned wait stops watching");
     r
@@ -50,10 +58,16 @@ fn a_shared_producer_waiting_for_room_returns_interrupted_without_a_refusal() {
         s.push_with(&FRAME, &PushOptions::new().wait(Wait::Forever).interrupt(&i))
     });
     assert_eq!(r, Err(PushError::Interrupted));
-    assert_eq!(rx.stats().pushes_refused, FILL_REFUSALS, "an interrupted wait is not a refusal");
+    assert_eq!(
+        rx.stats().pushes_refused,
+        FILL_REFUSALS,
+        "an interrupted wait is not a refusal"
+    );
     // Reset: the same wait now times out, and that is a refusal.
     interrupt.reset();
-    let opts = PushOptions::new().wait(Wait::Timeout(Duration::from_millis(20))).interrupt(&interrupt);
+    let opts = PushOptions::new()
+        .wait(Wait::Timeout(Duration::from_millis(20)))
+        .interrupt(&interrupt);
     assert_eq!(shared.push_with(&FRAME, &opts), Err(PushError::Timeout));
     assert_eq!(rx.stats().pushes_refused, FILL_REFUSALS + 1);
 }
@@ -64,7 +78,8 @@ fn a_producer_waiting_for_room_to_reserve_returns_interrupted() {
     let interrupt = Interrupt::new();
     let i = interrupt.clone();
     let r = interrupt_while_blocked(&interrupt, move || {
-        tx.reserve_with(FRAME.len(), &PushOptions::new().wait(Wait::Forever).interrupt(&i)).err()
+        tx.reserve_with(FRAME.len(), &PushOptions::new().wait(Wait::Forever).interrupt(&i))
+            .err()
     });
     assert_eq!(r, Some(ReserveError::Interrupted));
     assert_eq!(rx.stats().pushes_refused, FILL_REFUSALS);
@@ -87,13 +102,24 @@ fn a_pop_waiting_for_data_returns_interrupted_and_later_frames_still_arrive() {
     let (mut tx, mut rx) = streamq::queue(QueueConfig::new(64 << 10)).unwrap();
     let interrupt = Interrupt::new();
     let i = interrupt.clone();
-    let (r, mut rx) = interrupt_while_blocked(&interrupt, move || (rx.pop_with(Wait::Forever, Some(&i)).err(), rx));
+    let (r, mut rx) = interrupt_while_blocked(&interrupt, move || {
+        (rx.pop_with(Wait::Forever, Some(&i)).err(), rx)
+    });
     assert_eq!(r, Some(PopTimeoutError::Interrupted));
     interrupt.reset();
     assert!(tx.push(b"after").unwrap().is_queued());
-    assert_eq!(rx.pop_with(Wait::Forever, Some(&interrupt)).unwrap().data, b"after");
     assert_eq!(
-        rx.peek_batch_with(4, usize::MAX, Wait::Timeout(Duration::from_millis(10)), Some(&interrupt)).err(),
+        rx.pop_with(Wait::Forever, Some(&interrupt)).unwrap().data,
+        b"after"
+    );
+    assert_eq!(
+        rx.peek_batch_with(
+            4,
+            usize::MAX,
+            Wait::Timeout(Duration::from_millis(10)),
+            Some(&interrupt)
+        )
+        .err(),
         Some(PopTimeoutError::Timeout)
     );
 }
@@ -103,13 +129,16 @@ fn a_batch_peek_waiting_for_data_returns_interrupted() {
     let (_tx, mut rx) = streamq::queue(QueueConfig::new(64 << 10)).unwrap();
     let interrupt = Interrupt::new();
     let i = interrupt.clone();
-    let r = interrupt_while_blocked(&interrupt, move || rx.peek_batch_with(8, usize::MAX, Wait::Forever, Some(&i)).err());
+    let r = interrupt_while_blocked(&interrupt, move || {
+        rx.peek_batch_with(8, usize::MAX, Wait::Forever, Some(&i)).err()
+    });
     assert_eq!(r, Some(PopTimeoutError::Interrupted));
 }
 
 #[test]
 fn the_water_mark_wait_returns_interrupted() {
-    let (mut tx, _rx) = streamq::queue(QueueConfig::new(64 << 10).high_water(8 << 10).low_water(4 << 10)).unwrap();
+    let (mut tx, _rx) =
+        streamq::queue(QueueConfig::new(64 << 10).high_water(8 << 10).low_water(4 << 10)).unwrap();
     for _ in 0..16 {
         assert!(tx.push(&FRAME).unwrap().is_queued());
     }
@@ -120,6 +149,9 @@ fn the_water_mark_wait_returns_interrupted() {
     let r = interrupt_while_blocked(&interrupt, move || s.wait_below_low(Wait::Forever, Some(&i)));
     assert_eq!(r, Err(WaitError::Interrupted));
     interrupt.reset();
-    assert_eq!(shared.wait_below_low(Wait::Timeout(Duration::from_millis(10)), Some(&interrupt)), Err(WaitError::Timeout));
+    assert_eq!(
+        shared.wait_below_low(Wait::Timeout(Duration::from_millis(10)), Some(&interrupt)),
+        Err(WaitError::Timeout)
+    );
     assert_eq!(shared.wait_below_low(Wait::Never, None), Err(WaitError::Timeout));
 }

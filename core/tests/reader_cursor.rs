@@ -23,12 +23,24 @@ fn a_cursor_matches_the_iterators_in_every_order_and_after_seeks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.sqcap");
     let w = Writer::start(WriterConfig::capture_file(&path)).unwrap();
-    let mut a = w.add_stream(StreamConfig::new("a", "raw").capacity(1 << 20)).unwrap();
-    let mut b = w.add_stream(StreamConfig::new("b", "raw").capacity(1 << 20)).unwrap();
+    let mut a = w
+        .add_stream(StreamConfig::new("a", "raw").capacity(1 << 20))
+        .unwrap();
+    let mut b = w
+        .add_stream(StreamConfig::new("b", "raw").capacity(1 << 20))
+        .unwrap();
     for i in 0..50u64 {
         // Interleaved device timestamps: b's frames fall between a's.
-        assert!(a.push_with(&[1u8; 10], &PushOptions::new().device_ts_ns(i * 10)).unwrap().is_queued());
-        assert!(b.push_with(&[2u8; 20], &PushOptions::new().device_ts_ns(i * 10 + 5)).unwrap().is_queued());
+        assert!(
+            a.push_with(&[1u8; 10], &PushOptions::new().device_ts_ns(i * 10))
+                .unwrap()
+                .is_queued()
+        );
+        assert!(
+            b.push_with(&[2u8; 20], &PushOptions::new().device_ts_ns(i * 10 + 5))
+                .unwrap()
+                .is_queued()
+        );
     }
     drop((a, b));
     w.close().unwrap();

@@ -7,12 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use streamq::{
-    AddStreamError, ByteSize, Compression, FlushError, FsyncPolicy, OverflowPolicy, Producer, PushOptions, StartError,
-    StreamConfig, Wait, Writer, WriterConfig,
+    AddStreamError, ByteSize, Compression, FlushError, FsyncPolicy, OverflowPolicy, Producer, PushOptions,
+    StartError, StreamConfig, Wait, Writer, WriterConfig,
 };
 
 fn describe(v: Vec<(&'static str, String)>, key: &str) -> String {
-    v.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v).unwrap_or_else(|| panic!("no option {key}"))
+    v.into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no option {key}"))
 }
 
 #[test]
@@ -51,14 +54,21 @@ fn options_a_sink_does_not_use_are_refused_with_one_message() {
 fn stream_names_are_unique_and_not_empty() {
     let dir = tempfile::tempdir().unwrap();
     let w = Writer::start(WriterConfig::capture_file(dir.path().join("c.sqcap"))).unwrap();
-    let a = w.add_stream(StreamConfig::new("depth", "raw").capacity(1 << 20)).unwrap();
+    let a = w
+        .add_stream(StreamConfig::new("depth", "raw").capacity(1 << 20))
+        .unwrap();
     assert_eq!(a.stream_id(), Some(0));
     match w.add_stream(StreamConfig::new("depth", "raw").capacity(1 << 20)) {
         Err(AddStreamError::DuplicateName(n)) => assert_eq!(n, "depth"),
         other => panic!("expected DuplicateName, got {:?}", other.map(|_| ())),
     }
-    assert!(matches!(w.add_stream(StreamConfig::new("", "raw")), Err(AddStreamError::InvalidConfig(_))));
-    let b = w.add_stream(StreamConfig::new("color", "raw").capacity(1 << 20)).unwrap();
+    assert!(matches!(
+        w.add_stream(StreamConfig::new("", "raw")),
+        Err(AddStreamError::InvalidConfig(_))
+    ));
+    let b = w
+        .add_stream(StreamConfig::new("color", "raw").capacity(1 << 20))
+        .unwrap();
     assert_eq!(b.stream_id(), Some(1));
     assert_eq!(w.stream_names(), ["depth", "color"]);
     drop((a, b));
@@ -69,7 +79,9 @@ fn stream_names_are_unique_and_not_empty() {
 fn close_is_idempotent_and_keeps_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let w = Writer::start(WriterConfig::capture_file(dir.path().join("c.sqcap"))).unwrap();
-    let mut p = w.add_stream(StreamConfig::new("s", "raw").capacity(1 << 20)).unwrap();
+    let mut p = w
+        .add_stream(StreamConfig::new("s", "raw").capacity(1 << 20))
+        .unwrap();
     for _ in 0..10 {
         assert!(p.push(&[1u8; 100]).unwrap().is_queued());
     }
@@ -81,7 +93,10 @@ fn close_is_idempotent_and_keeps_the_report() {
     assert_eq!(second.frames_written, first.frames_written);
     assert_eq!(second.bytes_written, first.bytes_written);
     assert!(matches!(w.flush(), Err(FlushError::Closed)));
-    assert!(matches!(w.add_stream(StreamConfig::new("t", "raw")), Err(AddStreamError::Closed)));
+    assert!(matches!(
+        w.add_stream(StreamConfig::new("t", "raw")),
+        Err(AddStreamError::Closed)
+    ));
     assert!(p.is_closed(), "the stream's producer sees the close");
     assert_eq!(p.push(&[1]), Err(streamq::PushError::Closed));
 }
@@ -90,11 +105,15 @@ fn close_is_idempotent_and_keeps_the_report() {
 fn a_writer_stream_is_a_queue_producer_with_water_marks() {
     let dir = tempfile::tempdir().unwrap();
     let w = Writer::start(
-        WriterConfig::capture_file(dir.path().join("c.sqcap")).max_write_rate(256 << 10).direct_io(false),
+        WriterConfig::capture_file(dir.path().join("c.sqcap"))
+            .max_write_rate(256 << 10)
+            .direct_io(false),
     )
     .unwrap();
     // The same type a bare queue gives.
-    let mut p: Producer = w.add_stream(StreamConfig::new("s", "raw").capacity(256 << 10)).unwrap();
+    let mut p: Producer = w
+        .add_stream(StreamConfig::new("s", "raw").capacity(256 << 10))
+        .unwrap();
     let (queue_producer, _c) = streamq::queue(streamq::QueueConfig::new(1 << 20)).unwrap();
     assert_eq!(queue_producer.stream_id(), None);
     assert!(p.water_mark_fd().is_some());
@@ -104,7 +123,10 @@ fn a_writer_stream_is_a_queue_producer_with_water_marks() {
         assert!(p.push_with(&[3u8; 16 << 10], &opts).unwrap().is_queued());
     }
     // The writer drains it below low water.
-    assert_eq!(p.wait_below_low(Wait::Timeout(Duration::from_secs(30)), None), Ok(()));
+    assert_eq!(
+        p.wait_below_low(Wait::Timeout(Duration::from_secs(30)), None),
+        Ok(())
+    );
     assert!(!p.is_above_high_water());
     drop(p);
     w.close().unwrap();
@@ -118,10 +140,16 @@ fn events_and_durable_marks_carry_the_stream_name() {
     let w = Writer::start(
         WriterConfig::capture_file(dir.path().join("c.sqcap"))
             .fsync(FsyncPolicy::Always)
-            .on_durable(move |d| d2.lock().unwrap().push((d.stream_id, d.stream.to_string(), d.seq))),
+            .on_durable(move |d| {
+                d2.lock()
+                    .unwrap()
+                    .push((d.stream_id, d.stream.to_string(), d.seq))
+            }),
     )
     .unwrap();
-    let mut p = w.add_stream(StreamConfig::new("imu", "raw").capacity(1 << 20)).unwrap();
+    let mut p = w
+        .add_stream(StreamConfig::new("imu", "raw").capacity(1 << 20))
+        .unwrap();
     assert!(p.push(&[9u8; 64]).unwrap().is_queued());
     w.flush().unwrap();
     drop(p);

@@ -3,7 +3,7 @@
 use super::bytes::Cursor;
 use super::record::{RecordKind, encode_record, expect_kind};
 use super::{FormatError, RecordHeader};
-use crate::config::DropReason;
+use crate::queue::config::DropReason;
 
 /// Length of a GAP payload.
 const GAP_PAYLOAD_LEN: usize = 16;

@@ -18,18 +18,18 @@
 //!
 //! # Producing a file (what a writer does)
 //!
-//! 1. write [`FileHeader::encode`];
-//! 2. for each stream, write [`StreamDef::encode`] and call
-//!    [`IndexBuilder::note_stream_def`];
+//! 1. write `FileHeader::encode`;
+//! 2. for each stream, write `StreamDef::encode` and call
+//!    `IndexBuilder::note_stream_def`;
 //! 3. for each frame, write `[encode_frame_header(meta, payload), payload,
 //!    padding(payload.len())]` (a vectored write; the payload is never copied) and
-//!    call [`IndexBuilder::note_frame`]; for each loss, write [`Gap::encode`] and
-//!    call [`IndexBuilder::note_gap`];
-//! 4. whenever [`IndexBuilder::should_checkpoint`] is true, write
-//!    [`IndexBuilder::take_checkpoint_record`];
-//! 5. on close, write [`IndexBuilder::finish`] (INDEX + TRAILER + footer).
+//!    call `IndexBuilder::note_frame`; for each loss, write `Gap::encode` and
+//!    call `IndexBuilder::note_gap`;
+//! 4. whenever `IndexBuilder::should_checkpoint` is true, write
+//!    `IndexBuilder::take_checkpoint_record`;
+//! 5. on close, write `IndexBuilder::finish` (INDEX + TRAILER + footer).
 //!
-//! [`CaptureBuilder`] does exactly this synchronously over any `io::Write`.
+//! `CaptureBuilder` does exactly this synchronously over any `io::Write`.
 
 // The whole encoder/decoder API is exercised by the tests through `streamq::testing`;
 // without that feature the crate uses only part of it.

@@ -3,12 +3,12 @@
 use std::time::{Duration, Instant};
 
 use crate::barrier;
-use crate::config::OverflowPolicy;
-use crate::error::{PopError, PopTimeoutError, TryPopError};
+use crate::queue::config::OverflowPolicy;
+use crate::queue::error::{PopError, PopTimeoutError, TryPopError};
 use crate::queue::gaps::Gap;
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload, read_header, read_len, slot_size};
-use crate::stats::{QueueStats, bump};
+use crate::queue::stats::{QueueStats, bump};
 use crate::sync::{Arc, Ordering, lock};
 use crate::wait::{Interrupt, Wait};
 

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use crate::config::DropReason;
+use crate::queue::config::DropReason;
 
 /// A run of consecutive sequence numbers dropped for one reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

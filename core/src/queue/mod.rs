@@ -1,10 +1,15 @@
 //! The bounded frame queue: one byte ring, producer and consumer handles.
 
+pub(crate) mod config;
 mod consumer;
+pub(crate) mod error;
+pub(crate) mod frame_copy;
 mod gaps;
 mod producer;
 mod shared;
 mod slot;
+pub(crate) mod stats;
+pub(crate) mod watermark;
 
 #[cfg(not(loom))]
 pub(crate) use consumer::Claimed;
@@ -14,13 +19,13 @@ pub use producer::{Producer, Pushed, Reservation, SharedProducer, SharedReservat
 
 use hdrhistogram::Histogram;
 
-use crate::config::QueueConfig;
-use crate::error::BuildError;
 use crate::memory::RingMemory;
+use crate::queue::config::QueueConfig;
+use crate::queue::error::BuildError;
+use crate::queue::stats::new_latency_histogram;
+use crate::queue::watermark::WaterMarks;
 use crate::signal::Signal;
-use crate::stats::new_latency_histogram;
 use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex};
-use crate::watermark::WaterMarks;
 use shared::{EvictState, Shared};
 use slot::SLOT_HEADER_LEN;
 
@@ -53,7 +58,7 @@ pub(crate) fn queue_with_signal(
         mem,
         capacity: capacity as u64,
         max_frame_len,
-        stream_large_frames: crate::frame_copy::streams_large_frames(capacity as u64),
+        stream_large_frames: crate::queue::frame_copy::streams_large_frames(capacity as u64),
         max_frames: config.max_frames.map_or(u64::MAX, |n| n as u64),
         wake_level: capacity as u64 - capacity as u64 / 8,
         policy: config.policy,

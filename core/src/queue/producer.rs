@@ -5,14 +5,14 @@ use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use crate::clock::{HostClock, monotonic_ns};
-use crate::config::{DropReason, OverflowPolicy};
-use crate::error::{CommitError, PushError, ReserveError, WaitError};
+use crate::queue::config::{DropReason, OverflowPolicy};
+use crate::queue::error::{CommitError, PushError, ReserveError, WaitError};
 use crate::wait::{Interrupt, PushOptions, Wait};
 
 use crate::barrier;
 use crate::queue::shared::Shared;
 use crate::queue::slot::{SlotHeader, payload_mut, read_header, slot_size, write_header};
-use crate::stats::{LatencySampler, QueueStats, bump, bump_shared};
+use crate::queue::stats::{LatencySampler, QueueStats, bump, bump_shared};
 use crate::sync::{Arc, Mutex, Ordering, lock};
 
 /// What happened to a pushed frame. Must be looked at: under a drop policy the frame may
@@ -409,7 +409,7 @@ impl ProducerCore {
         }
         // SAFETY: make_room reserved the slot at tail for us.
         let dst = unsafe { payload_mut(&self.shared.mem, self.tail, data.len()) };
-        crate::frame_copy::copy_frame(dst, data, self.shared.stream_large_frames);
+        crate::queue::frame_copy::copy_frame(dst, data, self.shared.stream_large_frames);
         let host_ts = if need_host { started } else { 0 };
         Ok(Pushed::Queued {
             seq: self.publish(data.len(), device_ts, host_ts),

@@ -20,15 +20,15 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
 
-use crate::config::OverflowPolicy;
-use crate::error::WaitError;
 use crate::memory::RingMemory;
+use crate::queue::config::OverflowPolicy;
+use crate::queue::error::WaitError;
 use crate::queue::gaps::GapLog;
+use crate::queue::stats::{ConsumerCounters, LatencySummary, ProducerCounters, QueueStats, bump_shared};
+use crate::queue::watermark::WaterMarks;
 use crate::signal::Signal;
-use crate::stats::{ConsumerCounters, LatencySummary, ProducerCounters, QueueStats, bump_shared};
 use crate::sync::{Arc, AtomicBool, AtomicU64, Mutex, Ordering, lock};
 use crate::wait::{Interrupt, Wait, Wake};
-use crate::watermark::WaterMarks;
 
 /// Consumer claims as seen by the eviction path (DropOldest only).
 #[derive(Default)]
@@ -210,7 +210,6 @@ impl Shared {
 /// Wakes whoever sleeps on one queue (for an [`Interrupt`]): waiters for room or for the
 /// water marks sleep on `space`, consumers on `data`.
 struct QueueWaker(Arc<Shared>);
-
 
 impl Wake for QueueWaker {
     fn wake(&self) {

@@ -4,10 +4,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::ReaderError;
-use crate::config::DropReason;
 use crate::format::{
     FLAG_COMPRESSED_ZSTD, FLAG_ENCODING_MASK, Gap, RECORD_HEADER_LEN, RecordHeader, decompress_zstd,
 };
+use crate::queue::config::DropReason;
 
 /// One frame, borrowing its payload from the memory map.
 #[derive(Clone, Copy)]

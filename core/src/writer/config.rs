@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{OverflowPolicy, QueueConfig};
 use crate::option_text::{Compression, FsyncPolicy};
+use crate::queue::config::{OverflowPolicy, QueueConfig};
 use crate::writer::error::{StartError, WriterError};
 use crate::writer::io::FaultInjector;
 use crate::writer::report::FinishedSegment;

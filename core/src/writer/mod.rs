@@ -41,9 +41,9 @@ use std::time::Instant;
 
 use crate::Producer;
 use crate::format::StreamDef;
+use crate::queue::stats::LatencySummary;
 use crate::queue::{QueueShared, queue_with_signal};
 use crate::signal::Signal;
-use crate::stats::LatencySummary;
 use engine::{Control, EngineSettings, EngineShared};
 
 /// A running capture: owns the writer thread(s); streams are added with

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::stats::{LatencySummary, QueueStats};
+use crate::queue::stats::{LatencySummary, QueueStats};
 
 /// Per-stream figures.
 #[derive(Debug, Clone, Default)]

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::BuildError;
 use crate::memory::ring_granule;
-use crate::watermark::WaterMarkEvent;
+use crate::queue::error::BuildError;
+use crate::queue::watermark::WaterMarkEvent;
 
 /// What a producer does when the frame does not fit in the byte budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,7 +8,7 @@
 
 use std::os::fd::{AsRawFd, RawFd};
 
-use crate::config::WaterMarkCallback;
+use crate::queue::config::WaterMarkCallback;
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 /// A water-mark transition.
