@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use streamq::DropReason;
+
 use crate::common::{CmdResult, EXIT_OK, Failure, open_capture, select_stream, stdout_error, stream_name};
 
 #[derive(clap::Args, Debug)]
@@ -22,6 +24,17 @@ pub struct Args {
     pub stream: Option<String>,
 }
 
+/// Why frames were dropped, in the words of the overflow policy that dropped them.
+fn reason_text(r: DropReason) -> String {
+    match r {
+        DropReason::Newest => "drop-newest".into(),
+        DropReason::Oldest => "drop-oldest".into(),
+        DropReason::WriteError => "write error".into(),
+        DropReason::Unknown(code) => format!("reason code {code}"),
+        other => format!("{other:?}"),
+    }
+}
+
 pub fn run(args: Args) -> CmdResult {
     let (reader, _) = open_capture(&args.paths)?;
     let id = select_stream(&reader, args.stream.as_deref())?;
@@ -29,13 +42,13 @@ pub fn run(args: Args) -> CmdResult {
     let frame = reader.seek_seq(id, args.seq).next().filter(|f| f.seq == args.seq);
     let Some(frame) = frame else {
         let gap = reader.gaps().find(|g| {
-            g.stream_id == id
-                && (g.first_seq..g.first_seq.saturating_add(g.count)).contains(&args.seq)
+            g.stream_id == id && (g.first_seq..g.first_seq.saturating_add(g.count)).contains(&args.seq)
         });
         let why = match (gap, reader.stream(id).and_then(|s| s.first_seq.zip(s.last_seq))) {
             (Some(g), _) => format!(
-                "it was dropped ({:?}, gap of {} frame(s))",
-                g.reason, g.count
+                "it was dropped ({}, gap of {} frame(s))",
+                reason_text(g.reason),
+                g.count
             ),
             (None, Some((a, b))) => format!("the stream has seq {a}..={b}"),
             (None, None) => "the stream has no frames".to_string(),

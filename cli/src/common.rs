@@ -110,8 +110,15 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// A usage failure unless `p` exists and is not a directory.
 pub fn check_regular_file(p: &std::path::Path) -> Result<(), Failure> {
     match std::fs::metadata(p) {
-        Err(e) => Err(Failure::usage(format!("cannot open {}: {}", p.display(), io_msg(&e)))),
-        Ok(m) if m.is_dir() => Err(Failure::usage(format!("cannot open {}: is a directory", p.display()))),
+        Err(e) => Err(Failure::usage(format!(
+            "cannot open {}: {}",
+            p.display(),
+            io_msg(&e)
+        ))),
+        Ok(m) if m.is_dir() => Err(Failure::usage(format!(
+            "cannot open {}: is a directory",
+            p.display()
+        ))),
         Ok(_) => Ok(()),
     }
 }
@@ -126,7 +133,11 @@ pub fn open_capture(paths: &[PathBuf]) -> Result<(Reader, Vec<PathBuf>), Failure
     for p in &paths {
         check_regular_file(p)?;
         if let Err(e) = std::fs::File::open(p) {
-            return Err(Failure::usage(format!("cannot open {}: {}", p.display(), io_msg(&e))));
+            return Err(Failure::usage(format!(
+                "cannot open {}: {}",
+                p.display(),
+                io_msg(&e)
+            )));
         }
     }
     let reader = Reader::open_segments(&paths).map_err(reader_failure)?;

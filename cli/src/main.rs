@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use common::{CmdResult, EXIT_FAIL};
+use common::{CmdResult, EXIT_FAIL, EXIT_USAGE};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -69,9 +69,34 @@ fn install_panic_hook() {
     }));
 }
 
+/// A command line clap refused. A bad option value (its message from the parser that
+/// refused it, core's for every engine option, and clap's list of possible values where
+/// there is one) is one line, `streamq: invalid value …`, with the usage exit code;
+/// everything else (unknown flags, missing arguments, help, version) is clap's own
+/// output and exit code.
+fn refused(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+        let text = e.render().to_string();
+        let msg: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let msg = msg.join(" ");
+        let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+        let _ = writeln!(std::io::stderr(), "streamq: {msg}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    e.exit()
+}
+
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return refused(e),
+    };
     if !matches!(cli.command, Command::Record(_)) {
         // Like other Unix tools, stop quietly when the reader of our output goes away
         // (`streamq info x | head -1`). `record` keeps recording instead.

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use streamq::ByteSize;
 use streamq_cli::synthetic::{Generator, Kind, StreamSpec};
-use streamq_cli::units::parse_size;
 
 use crate::common::{CmdResult, EXIT_OK, Failure, stdout_error};
 
@@ -14,8 +14,8 @@ pub struct Args {
     #[arg(long)]
     pub seq: u64,
     /// Depth frame size, as given to `record` (other streams derive theirs from it).
-    #[arg(long, value_parser = parse_size)]
-    pub frame_size: u64,
+    #[arg(long, value_name = "BYTES")]
+    pub frame_size: ByteSize,
     /// Stream kind: depth, color, ir or imu.
     #[arg(long, default_value = "depth")]
     pub stream: String,
@@ -26,7 +26,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> CmdResult {
     let kind = Kind::parse(&args.stream).map_err(Failure::usage)?;
-    let size = usize::try_from(args.frame_size).map_err(|_| Failure::usage("frame size too large"))?;
+    let size =
+        usize::try_from(args.frame_size.bytes()).map_err(|_| Failure::usage("frame size too large"))?;
     let g = Generator::new(StreamSpec::new(kind, size, args.fps));
     let mut out = std::io::stdout().lock();
     out.write_all(&g.frame(args.seq))

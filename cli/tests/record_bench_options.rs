@@ -203,7 +203,19 @@ fn replay_cycles_the_files_frames() {
 fn max_write_bytes_is_passed_to_the_writer_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("small_writes.sqcap");
-    let s = record(&path, &["--frame-size", "96KiB", "--frames", "40", "--rate", "max", "--max-write-bytes", "64KiB"]);
+    let s = record(
+        &path,
+        &[
+            "--frame-size",
+            "96KiB",
+            "--frames",
+            "40",
+            "--rate",
+            "max",
+            "--max-write-bytes",
+            "64KiB",
+        ],
+    );
     assert_eq!(s["frames_written"], 40, "{s}");
     let o = streamq(["verify", path.to_str().unwrap(), "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -211,8 +223,20 @@ fn max_write_bytes_is_passed_to_the_writer_and_checked() {
 
     // Below one block: refused with one clear line, nothing recorded as a success.
     let bad = dir.path().join("bad.sqcap");
-    let o = streamq(["record", bad.to_str().unwrap(), "--frames", "3", "--max-write-bytes", "1KiB", "-q"]);
+    let o = streamq([
+        "record",
+        bad.to_str().unwrap(),
+        "--frames",
+        "3",
+        "--max-write-bytes",
+        "1KiB",
+        "-q",
+    ]);
     assert_no_panic(&o, "record --max-write-bytes 1KiB");
     assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("max_write_bytes must be at least 4096"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("max_write_bytes must be at least 4096"),
+        "{}",
+        stderr(&o)
+    );
 }
