@@ -117,7 +117,7 @@ bench-python: ## Python Writer MB/s vs the Rust writer, 64 B push ns (uses test-
 build: ## Release build of the whole workspace
 	$(CARGO) build --workspace --release
 
-# The bench suite (issue 6): streamq vs its peers (bench/peers/) and the machine's limits
+# The bench suite: streamq vs its peers (bench/peers/) and the machine's limits
 # (dd, memcpy), same run, same disk. Writes bench/results/latest.{json,md} and the PNGs and
 # refreshes README.md's headline table. Data files go to BENCH_DIR (default
 # bench/results/tmp) and are deleted after each run. Needs node and python3.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""streamq bench suite (issue 6): streamq against its peers and the machine's limits, one run.
+"""streamq bench suite: streamq against its peers and the machine's limits, one run.
 
     python3 bench/run.py [--quick] [--skip-build] [--readme] [--dir DIR] [--only W,...]
 

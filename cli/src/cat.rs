@@ -24,17 +24,6 @@ pub struct Args {
     pub stream: Option<String>,
 }
 
-/// Why frames were dropped, in the words of the overflow policy that dropped them.
-fn reason_text(r: DropReason) -> String {
-    match r {
-        DropReason::Newest => "drop-newest".into(),
-        DropReason::Oldest => "drop-oldest".into(),
-        DropReason::WriteError => "write error".into(),
-        DropReason::Unknown(code) => format!("reason code {code}"),
-        other => format!("{other:?}"),
-    }
-}
-
 pub fn run(args: Args) -> CmdResult {
     let (reader, _) = open_capture(&args.paths)?;
     let id = select_stream(&reader, args.stream.as_deref())?;
@@ -47,7 +36,7 @@ pub fn run(args: Args) -> CmdResult {
         let why = match (gap, reader.stream(id).and_then(|s| s.first_seq.zip(s.last_seq))) {
             (Some(g), _) => format!(
                 "it was dropped ({}, gap of {} frame(s))",
-                reason_text(g.reason),
+                DropReason::to_string(&g.reason),
                 g.count
             ),
             (None, Some((a, b))) => format!("the stream has seq {a}..={b}"),

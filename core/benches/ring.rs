@@ -19,7 +19,7 @@
 //! iteration moves 64 KiB – 900 KiB); criterion's `time` is therefore per iteration and
 //! its `thrpt` is payload bytes (GiB/s). At the end the bench prints a per-frame table
 //! (ns/frame, GB/s = 1e9 B/s), the ratios against crossbeam, rtrb and memcpy, and the
-//! issue-2 targets with met/missed, read back from criterion's `estimates.json` (the same
+//! ring speed targets with met/missed, read back from criterion's `estimates.json` (the same
 //! point estimates criterion prints). Targets: 64 B frames ≥ 2× crossbeam and ≥ 0.8×
 //! rtrb; 900 KiB frames within 1.2× of memcpy — each judged for `streamq` (the shipping
 //! defaults) on criterion's estimate.
@@ -51,7 +51,7 @@
 //! * `streamq_reserve_nolat`– as `streamq_reserve` with `record_latency(false)`.
 //! * `streamq_batch`        – `push`, consumer busy-polls `try_peek_batch` (defaults), the
 //!   way the writer drains the ring.
-//! * `streamq_lean`         – `push_at` with the caller's timestamp on a queue with
+//! * `streamq_lean`         – `push_with` a caller timestamp on a queue with
 //!   `record_latency(false).host_timestamps(false)`: no clock read per frame.
 //! * `crossbeam_bounded`    – `send(data.to_vec())` / `recv()` + drop.
 //! * `rtrb`                 – length-prefixed bytes through `rtrb::RingBuffer<u8>`.
@@ -550,7 +550,7 @@ fn print_summary(dir: &Path, since: SystemTime) {
     }
     let mut printed = false;
     // (target, streamq's figure on the estimates, on the medians, on the best samples,
-    // met) for the issue-2 table; met/missed is judged on the estimates.
+    // met) for the ring speed table; met/missed is judged on the estimates.
     let mut targets: Vec<(String, f64, f64, f64, bool)> = Vec::new();
     for case in &CASES {
         let group = format!("ring_{}", case.label);
@@ -662,7 +662,7 @@ fn print_summary(dir: &Path, since: SystemTime) {
         }
     }
     if !targets.is_empty() {
-        println!("\n=== issue 2 targets (streamq = shipping defaults; judged on criterion's estimates) ===");
+        println!("\n=== ring speed targets (streamq = shipping defaults; judged on criterion's estimates) ===");
         println!("  {:<64} {:>7} {:>7} {:>7}", "target", "est", "median", "best");
         for (name, est, med, best, met) in &targets {
             println!(

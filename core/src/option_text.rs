@@ -29,7 +29,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::queue::config::OverflowPolicy;
+use crate::queue::config::{DropReason, OverflowPolicy};
 
 /// An option value whose text could not be read; the message names the option, the
 /// text and the accepted forms.
@@ -336,6 +336,19 @@ impl fmt::Display for OverflowPolicy {
     }
 }
 
+/// Why frames are missing, in the words of the policy that dropped them: `drop-newest`,
+/// `drop-oldest`, `write-error`, `unknown-N` (a code from a newer writer).
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DropReason::Newest => f.write_str("drop-newest"),
+            DropReason::Oldest => f.write_str("drop-oldest"),
+            DropReason::WriteError => f.write_str("write-error"),
+            DropReason::Unknown(code) => write!(f, "unknown-{code}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +425,7 @@ mod tests {
             OverflowPolicy::DropOldest
         );
         assert!("leaky".parse::<OverflowPolicy>().is_err());
+        assert_eq!(DropReason::Newest.to_string(), "drop-newest");
+        assert_eq!(DropReason::from_code(9).to_string(), "unknown-9");
     }
 }

@@ -45,7 +45,7 @@ pub(crate) const DIRECT_ALIGN: usize = 4096;
 
 /// Staging buffers hold at most this much: big enough that a write call's overhead is
 /// noise (with two in flight the disk always has a 2 MiB request queued), small enough
-/// that the writer's memory beyond its rings stays within 32 MiB (issue 6's budget).
+/// that the writer's memory beyond its rings stays within 32 MiB (the bench suite's memory budget).
 const MAX_STAGING: usize = 2 << 20;
 
 /// A zeroed, page-aligned (so block-aligned) buffer mapped from the kernel.
