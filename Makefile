@@ -49,8 +49,10 @@ demo: ## Record 10 s of a synthetic 30 fps x 900 KiB depth camera, verify the fi
 test: test-rust test-loom lint docs header-check test-c test-python ## Every test of every language (what CI runs)
 	@echo "make test: all suites passed"
 
-test-rust: ## cargo test --workspace in release (unit, integration, stress, doc tests)
+test-rust: ## cargo test --workspace in release (unit, integration, stress, doc tests), then the Rust examples
 	$(CARGO) test --workspace $(CARGO_PROFILE)
+	$(CARGO) run --quiet $(CARGO_PROFILE) -p streamq --example queue_demo
+	$(CARGO) run --quiet $(CARGO_PROFILE) -p streamq --example kinect_capture -- --seconds 1 --compression zstd:1 --out $(TARGET_DIR)/kinect_capture_example.sqcap
 
 test-loom: ## loom model checks of the ring protocol (core/tests/loom_ring.rs)
 	@if [ ! -f core/tests/$(LOOM_TEST).rs ]; then \

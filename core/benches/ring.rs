@@ -662,7 +662,9 @@ fn print_summary(dir: &Path, since: SystemTime) {
         }
     }
     if !targets.is_empty() {
-        println!("\n=== ring speed targets (streamq = shipping defaults; judged on criterion's estimates) ===");
+        println!(
+            "\n=== ring speed targets (streamq = shipping defaults; judged on criterion's estimates) ==="
+        );
         println!("  {:<64} {:>7} {:>7} {:>7}", "target", "est", "median", "best");
         for (name, est, med, best, met) in &targets {
             println!(

@@ -94,3 +94,8 @@ pub use writer::{
     AddStreamError, CloseError, FlushError, StartError, StreamConfig, Writer, WriterConfig, WriterError,
     WriterReport,
 };
+
+/// The README's Rust examples, run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -188,7 +188,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Rate::Real)]
     pub rate: Rate,
     /// Compression: none, zstd (level 1) or zstd:LEVEL (1–22).
-    #[arg(long, value_name = "COMPRESSION", default_value_t = Compression::None)]
+    #[arg(long, visible_alias = "compression", value_name = "COMPRESSION", default_value_t = Compression::None)]
     pub compress: Compression,
     /// What to do when a stream's ring is full.
     #[arg(long, default_value_t = OverflowPolicy::Block, value_parser = PolicyParser)]
@@ -201,7 +201,7 @@ pub struct Args {
     #[arg(long, value_name = "WHEN", default_value_t = FsyncPolicy::OnClose)]
     pub fsync: FsyncPolicy,
     /// Start a new segment file after this many bytes (PATH-000000.ext, PATH-000001.ext …).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, visible_alias = "segment-bytes", value_name = "BYTES")]
     pub segment_size: Option<ByteSize>,
     /// Start a new segment file after this long.
     #[arg(long, value_parser = parse_duration)]
