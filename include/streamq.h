@@ -5,19 +5,50 @@
  * Conventions (every function):
  * - Functions return ::streamq_result; STREAMQ_RESULT_OK (0) is success. On failure,
  *   streamq_last_error() gives a detailed message on the same thread and
- *   streamq_result_str() a static text for the code.
+ *   streamq_result_str() a static text for the code. New codes may be added: treat an
+ *   unknown one as a failure.
  * - Every pointer argument is checked: NULL where a pointer is required gives
- *   STREAMQ_RESULT_NULL_POINTER. Optional outputs (documented as "may be NULL") are skipped.
+ *   STREAMQ_RESULT_NULL_POINTER. Optional arguments (documented as "may be NULL") are
+ *   skipped.
  * - Outputs are written only on success, except where a function's docs say otherwise
  *   (STREAMQ_RESULT_DROPPED writes the dropped frame's sequence number,
  *   STREAMQ_RESULT_BUFFER_TOO_SMALL writes the size needed).
  * - Every buffer is followed by its size_t length; lengths above PTRDIFF_MAX are rejected.
- * - `_free(NULL)` is a no-op. A closed handle stays valid (its calls return
- *   STREAMQ_RESULT_CLOSED) until it is freed.
- * - A Rust panic inside the library is caught and returned as STREAMQ_RESULT_PANIC.
- * - Timeouts are in milliseconds: negative waits for ever, 0 does not wait.
+ * - `_free(NULL)` is a no-op. A closed handle stays valid until it is freed; each handle
+ *   type's docs say what its calls return after its own close, after the close of the
+ *   handle it came from, and after that handle is freed.
+ * - A Rust panic inside the library is caught and returned as STREAMQ_RESULT_PANIC (its
+ *   message in streamq_last_error()). The library never writes to stdout or stderr.
+ * - Timeouts are in milliseconds: negative waits for ever, 0 does not wait. Timestamps
+ *   are device_ts_ns (the producer's clock, or the host's when none is given) and
+ *   host_ts_ns (CLOCK_MONOTONIC at the push).
  * - Each handle type says whether it may move between threads and be used by several
- *   threads at once; each callback says on which thread it runs.
+ *   threads at once; each callback says on which thread it runs. No callback may unwind
+ *   (no C++ exception may leave it).
+ *
+ * Structs that grow (the ABI can gain fields without breaking compiled programs):
+ * - Every struct passed by pointer starts with `size_t struct_size`, except the frozen
+ *   ::streamq_kv and ::streamq_latency, which never change.
+ * - Inputs (::streamq_queue_config, ::streamq_stream_config, ::streamq_writer_config,
+ *   ::streamq_push_options): fill them with their init function (or the
+ *   STREAMQ_..._INIT(p) macro, which passes sizeof *p), then set fields. The library reads
+ *   only your struct_size bytes and gives the fields your header did not have their
+ *   defaults. A struct larger than the library's (a newer header, an older library) is
+ *   accepted only if the bytes it does not know are zero. Fields added after a struct's
+ *   first layout always take 0 as their default.
+ * - Outputs the library writes into your memory (stats, reports, frame descriptions): set
+ *   struct_size = sizeof before the call (STREAMQ_OUTPUT_INIT(p)); the library writes no
+ *   more than struct_size bytes, zero-fills what it does not know of a larger struct, and
+ *   leaves struct_size as you set it. A missing or wrong struct_size is
+ *   STREAMQ_RESULT_INVALID_ARGUMENT, before anything else happens.
+ * - Structs the library hands to callbacks carry the library's own struct_size: fields
+ *   past it are not there.
+ * - struct_size must be at least sizeof(size_t) and a multiple of the struct's alignment.
+ *
+ * Options by name: the configs also take options as text, with the names and spellings
+ * of the command line and Python (streamq_writer_config_set(cfg, "compression",
+ * "zstd:3"), "fsync" "every:64MiB", "policy" "drop-oldest", "capacity" "256MiB"), read by
+ * the engine's own parsers; the _get functions print the engine's canonical text.
  */
 
 #ifndef STREAMQ_H
@@ -40,11 +71,22 @@
 /** MAJOR * 10000 + MINOR * 100 + PATCH; compare with streamq_version_number() at run time. */
 #define STREAMQ_VERSION_NUMBER (STREAMQ_VERSION_MAJOR * 10000 + STREAMQ_VERSION_MINOR * 100 + STREAMQ_VERSION_PATCH)
 
+/** Fills the queue config at `cfg` with the defaults for this header's struct size. */
+#define STREAMQ_QUEUE_CONFIG_INIT(cfg) streamq_queue_config_init((cfg), sizeof *(cfg))
+/** Fills the stream config at `cfg` with the defaults for this header's struct size. */
+#define STREAMQ_STREAM_CONFIG_INIT(cfg) streamq_stream_config_init((cfg), sizeof *(cfg))
+/** Fills the writer config at `cfg` with the defaults for this header's struct size. */
+#define STREAMQ_WRITER_CONFIG_INIT(cfg) streamq_writer_config_init((cfg), sizeof *(cfg))
+/** Fills the push options at `opts` with the defaults for this header's struct size. */
+#define STREAMQ_PUSH_OPTIONS_INIT(opts) streamq_push_options_init((opts), sizeof *(opts))
+/** Prepares the output struct at `out` for a call that fills it: sets its struct_size. */
+#define STREAMQ_OUTPUT_INIT(out) ((void)((out)->struct_size = sizeof *(out)))
+
 
 /**
  * What a call did. `STREAMQ_RESULT_OK` (0) is success; every other value is a failure whose
  * details `streamq_last_error` gives on the same thread. Values are stable: new codes are
- * only ever appended.
+ * only ever appended, so a program should treat an unknown code as a failure.
  */
 typedef enum streamq_result {
   /**
@@ -56,13 +98,15 @@ typedef enum streamq_result {
    */
   STREAMQ_RESULT_NULL_POINTER = 1,
   /**
-   * An argument or configuration value is out of range (bad enum value, length above
-   * `PTRDIFF_MAX`, inconsistent water marks, string not UTF-8 …).
+   * An argument or configuration value is out of range or refused (bad enum value,
+   * length above `PTRDIFF_MAX`, bad `struct_size`, an option the sink does not use,
+   * unknown option name or unreadable option text, duplicate stream name …); the
+   * message says which.
    */
   STREAMQ_RESULT_INVALID_ARGUMENT = 2,
   /**
-   * The queue is full and the call does not wait (`STREAMQ_POLICY_FAIL_FAST`, or a
-   * `try_` call under `STREAMQ_POLICY_BLOCK`). The frame was not taken.
+   * The queue is full and the call does not wait (`STREAMQ_POLICY_FAIL_FAST`, or
+   * `STREAMQ_WAIT_NEVER`). The frame was not taken.
    */
   STREAMQ_RESULT_WOULD_BLOCK = 3,
   /**
@@ -70,7 +114,8 @@ typedef enum streamq_result {
    */
   STREAMQ_RESULT_TIMEOUT = 4,
   /**
-   * The handle or the other end of the queue is closed (also: a second close).
+   * The handle, or the other end of its queue or stream, is closed (also: a second
+   * close of a producer or consumer).
    */
   STREAMQ_RESULT_CLOSED = 5,
   /**
@@ -83,8 +128,9 @@ typedef enum streamq_result {
    */
   STREAMQ_RESULT_DROPPED = 7,
   /**
-   * The writer behind the stream failed earlier; its error is in the report and
-   * `streamq_last_error`.
+   * The writer behind the stream failed earlier (its error is in the report and
+   * `streamq_last_error`), or the engine reported an error this library version does
+   * not classify further (see `streamq_last_error`).
    */
   STREAMQ_RESULT_FAILED = 8,
   /**
@@ -97,8 +143,8 @@ typedef enum streamq_result {
    */
   STREAMQ_RESULT_END_OF_STREAM = 10,
   /**
-   * The caller's buffer is too small for the frame; nothing was consumed, and the
-   * frame's length was written where the function's docs say.
+   * The caller's buffer is too small; nothing was consumed, and the size needed was
+   * written where the function's docs say.
    */
   STREAMQ_RESULT_BUFFER_TOO_SMALL = 11,
   /**
@@ -123,17 +169,29 @@ typedef enum streamq_result {
    */
   STREAMQ_RESULT_UNSUPPORTED = 16,
   /**
-   * No such item: unknown stream id, index out of range, no frame held.
+   * No such item: unknown stream id, index out of range, no frame held, nothing
+   * durable yet.
    */
   STREAMQ_RESULT_NOT_FOUND = 17,
   /**
-   * A limit was reached (more than 65 535 streams in one capture).
+   * A limit was reached (more streams than the writer's `max_streams`, a record past
+   * the format's limits).
    */
   STREAMQ_RESULT_LIMIT = 18,
   /**
    * A bug: a Rust panic was caught at the boundary. The handle may be unusable.
    */
   STREAMQ_RESULT_PANIC = 19,
+  /**
+   * A wait was cut short by its `streamq_interrupt` (triggered); nothing was taken
+   * or refused.
+   */
+  STREAMQ_RESULT_INTERRUPTED = 20,
+  /**
+   * The call needs a writer stream's producer and was given a bare queue's
+   * (`streamq_producer_stream_id`, `streamq_producer_durable_seq`).
+   */
+  STREAMQ_RESULT_NOT_A_STREAM = 21,
 } streamq_result;
 
 /**
@@ -151,11 +209,12 @@ typedef enum streamq_water_mark {
 } streamq_water_mark;
 
 /**
- * What a producer does when a frame does not fit in the byte budget.
+ * What a producer does when a frame does not fit in the byte budget (option `policy`:
+ * "block", "fail-fast", "drop-newest", "drop-oldest").
  */
 typedef enum streamq_policy {
   /**
-   * Wait for room (for ever, or up to `block_timeout_ms`).
+   * Wait for room (for ever, or up to `block_timeout_ms`, or as a push's options say).
    */
   STREAMQ_POLICY_BLOCK = 0,
   /**
@@ -173,7 +232,8 @@ typedef enum streamq_policy {
 } streamq_policy;
 
 /**
- * Where the writer puts frames.
+ * Where the writer puts frames (option `sink`: "capture_file", "directory",
+ * "callback").
  */
 typedef enum streamq_sink {
   /**
@@ -194,7 +254,8 @@ typedef enum streamq_sink {
 } streamq_sink;
 
 /**
- * When the writer calls `fdatasync`.
+ * When the writer calls `fdatasync` (option `fsync`: "close", "always",
+ * "every:64MiB", "every:20ms").
  */
 typedef enum streamq_fsync {
   /**
@@ -247,10 +308,33 @@ typedef enum streamq_drop_reason {
    */
   STREAMQ_DROP_REASON_OLDEST = 2,
   /**
-   * A write error or another cause (gap records read from a file only).
+   * The frames could not be written (the writer failed).
    */
   STREAMQ_DROP_REASON_WRITE_ERROR = 3,
 } streamq_drop_reason;
+
+/**
+ * How long a push or reservation may wait for room (`streamq_push_options.wait`).
+ */
+typedef enum streamq_wait {
+  /**
+   * As the queue is configured (the default): under `STREAMQ_POLICY_BLOCK`, up to its
+   * `block_timeout_ms` (for ever if negative); the other policies never wait.
+   */
+  STREAMQ_WAIT_CONFIGURED = 0,
+  /**
+   * Never wait: a full `STREAMQ_POLICY_BLOCK` queue gives `STREAMQ_RESULT_WOULD_BLOCK`.
+   */
+  STREAMQ_WAIT_NEVER = 1,
+  /**
+   * Wait at most `timeout_ms` (then `STREAMQ_RESULT_TIMEOUT`).
+   */
+  STREAMQ_WAIT_TIMEOUT = 2,
+  /**
+   * Wait until there is room or the queue closes.
+   */
+  STREAMQ_WAIT_FOREVER = 3,
+} streamq_wait;
 
 /**
  * The consumer end of a queue.
@@ -258,23 +342,60 @@ typedef enum streamq_drop_reason {
  * Thread safety: may move between threads; calls from several threads are serialised by
  * an internal lock (a blocking pop holds it while it waits, so use one consuming thread,
  * or timeouts). Underneath: a `Box` holding the engine's consumer (which shares an `Arc`
- * with the producers). Frames obtained by peek stay claimed — their ring space is not
- * reused — until `streamq_consumer_release`. Freeing the handle (or
- * `streamq_consumer_close`) makes every later push return `STREAMQ_RESULT_CLOSED` and wakes
- * blocked producers.
+ * with the producer). Frames obtained by peek stay claimed — their ring space is not
+ * reused — until `streamq_consumer_release`.
+ *
+ * Lifetime: `streamq_consumer_close` (or freeing the handle) makes every later push
+ * return `STREAMQ_RESULT_CLOSED` and wakes blocked producers; frames still queued are
+ * counted as discarded. A closed handle stays valid until `streamq_consumer_free`: pop,
+ * pop_batch, peek, peek_batch, batch_frame, release and close return
+ * `STREAMQ_RESULT_CLOSED`, stats keep working. Once the producer is closed or freed the
+ * consumer drains what is queued, then its pops return `STREAMQ_RESULT_END_OF_STREAM`.
  */
 typedef struct streamq_consumer streamq_consumer;
 
 /**
- * The producer end of a queue.
+ * A flag that cuts waits short: while it is triggered, every wait given it (a push or
+ * reserve through `streamq_push_options.interrupt`, `streamq_producer_wait_below_low`)
+ * returns `STREAMQ_RESULT_INTERRUPTED` at once, and those already asleep wake up. It
+ * stays triggered until `streamq_interrupt_reset`.
+ *
+ * Typical use: a shutdown path triggers it so that a producer blocked on a full queue
+ * returns. `streamq_interrupt_trigger` takes locks: call it from a normal thread, not
+ * from a signal handler (a signal handler can write to a pipe that such a thread
+ * watches).
+ *
+ * Thread safety: may move between threads and be used by several threads at once (all
+ * its calls take `const`). Underneath: a `Box` holding the engine's `Interrupt` (an
+ * `Arc`). It has no close; it must outlive every call it was given to (free it only
+ * once no wait can be watching it).
+ */
+typedef struct streamq_interrupt streamq_interrupt;
+
+/**
+ * The producer of a bare queue or of a writer's stream — one type for both.
  *
  * Thread safety: may move between threads and may be used by several threads at once
  * (pushes are serialised by a short internal lock; a blocking wait for room happens
- * outside it). Underneath: a `Box` holding an `Arc` shared with the consumer.
- * A reservation (`streamq_producer_reserve`) holds the lock until `_commit` /
- * `_abort`, which must be called on the same thread; other threads' pushes wait for it.
- * Freeing the handle (or `streamq_producer_close`) ends the stream: the consumer drains
- * what is queued, then sees `STREAMQ_RESULT_END_OF_STREAM`.
+ * outside it). Underneath: a `Box` holding the engine's `SharedProducer` (an `Arc`
+ * shared with the consumer or the writer) and, for a writer stream, an `Arc` of the
+ * writer, so the stream calls keep working after `streamq_writer_free`.
+ * A reservation (`streamq_producer_reserve`) holds the lock until `_commit` / `_abort`,
+ * which must be called on the same thread; other threads' calls on the handle wait for
+ * it, this thread's other calls on it return `STREAMQ_RESULT_BUSY`.
+ *
+ * Lifetime: `streamq_producer_close` (or freeing the handle) ends the stream: the
+ * consumer drains what is queued, then sees `STREAMQ_RESULT_END_OF_STREAM`; a writer
+ * finishes the stream once drained. A closed handle stays valid until
+ * `streamq_producer_free`. After its own close, or once the other side ended the stream
+ * (`streamq_consumer_close` / `_free` of the queue's consumer, `streamq_writer_close` /
+ * `_free` of the stream's writer): push and reserve return `STREAMQ_RESULT_CLOSED`,
+ * close returns `STREAMQ_RESULT_CLOSED`, commit and abort
+ * `STREAMQ_RESULT_NO_RESERVATION`; `stats`, `max_frame_len`, `stream_id`,
+ * `durable_seq` (the final value), `above_high_water`, `water_mark_fd` and
+ * `clear_water_mark_event` keep working; `wait_below_low` returns
+ * `STREAMQ_RESULT_CLOSED` once the other side is gone. After a writer failure (not yet
+ * closed), push and reserve return `STREAMQ_RESULT_FAILED` and close returns OK.
  */
 typedef struct streamq_producer streamq_producer;
 
@@ -284,39 +405,40 @@ typedef struct streamq_producer streamq_producer;
  * Thread safety: may move between threads; calls from several threads are serialised
  * by an internal lock, but a frame pointer returned by `streamq_reader_next` is only
  * valid until the next call on the reader from any thread, so share it with care.
- * Underneath: a `Box` holding the engine's memory-mapped `Reader` and a cursor. The file
- * must not be truncated by another process while it is open (it is memory-mapped).
+ * Underneath: a `Box` holding an `Arc` of the engine's memory-mapped `Reader` and an
+ * owning cursor over it. The file must not be truncated by another process while it is
+ * open (it is memory-mapped). A reader has no close: every call works until
+ * `streamq_reader_free`.
  */
 typedef struct streamq_reader streamq_reader;
-
-/**
- * One stream of a writer: the producer of its queue.
- *
- * Thread safety: as `streamq_producer` — may move between threads and be used by
- * several threads at once; different streams' handles are fully independent, so each
- * sensor thread can push to its own stream without contention. A reservation must be
- * committed or aborted on the thread that made it. Underneath: a `Box` holding an
- * `Arc` shared with the writer thread.
- */
-typedef struct streamq_stream streamq_stream;
 
 /**
  * A running capture: owns the writer thread(s).
  *
  * Thread safety: may move between threads and be used by several threads at once
- * (`streamq_writer_add_stream`, `_flush`, `_report` … take an internal read lock;
- * `_close` takes it exclusively, so it waits for flushes in progress). Underneath: a
- * `Box` holding the engine's `Writer`. After `streamq_writer_close` the handle stays
- * valid — calls return `STREAMQ_RESULT_CLOSED`, reports return the final figures — until
- * `streamq_writer_free`. Stream handles are independent objects: free them before or
- * after the writer; after close their pushes return `STREAMQ_RESULT_CLOSED`.
+ * (`streamq_writer_close` waits for flushes in progress). Underneath: a `Box` holding
+ * an `Arc` of the engine's `Writer`, shared with the producers of its streams.
+ *
+ * Lifetime: after `streamq_writer_close` the handle stays valid until
+ * `streamq_writer_free`: `add_stream` and `flush` return `STREAMQ_RESULT_CLOSED`,
+ * `close` again returns what the first close returned (and the same report), the
+ * reports give the final figures. Stream producers are independent handles: free them
+ * before or after the writer. Once the writer is closed or freed, their pushes return
+ * `STREAMQ_RESULT_CLOSED` (see `streamq_producer`).
  */
 typedef struct streamq_writer streamq_writer;
 
 /**
- * A frame handed out by the consumer: where its bytes are and its metadata.
+ * A frame handed out by the consumer: where its bytes are and its metadata. An output:
+ * set `struct_size` before the call.
  */
 typedef struct streamq_frame {
+  /**
+   * `sizeof(streamq_frame)` as the caller's header declares it, set by the caller
+   * (`STREAMQ_OUTPUT_INIT`); in `streamq_consumer_pop_batch`'s array, element 0's is
+   * the element size.
+   */
+  size_t struct_size;
   /**
    * The bytes: in the caller's buffer (pop) or in the ring (peek). NULL when the call
    * returned `STREAMQ_RESULT_BUFFER_TOO_SMALL`.
@@ -331,17 +453,20 @@ typedef struct streamq_frame {
    */
   uint64_t seq;
   /**
-   * Device timestamp in ns (caller-supplied, or the host time of the push).
+   * Device timestamp in ns (given in the push options, else the host time of the
+   * push).
    */
-  uint64_t timestamp_ns;
+  uint64_t device_ts_ns;
   /**
    * Host CLOCK_MONOTONIC time of the push, in ns.
    */
-  uint64_t host_time_ns;
+  uint64_t host_ts_ns;
 } streamq_frame;
 
 /**
  * Percentiles of a latency histogram in nanoseconds (all 0 when nothing was recorded).
+ *
+ * Frozen: this struct is embedded in others and never grows (it has no `struct_size`).
  */
 typedef struct streamq_latency {
   /**
@@ -377,9 +502,14 @@ typedef struct streamq_latency {
 /**
  * A snapshot of a queue's counters. Frame accounting always balances:
  * `frames_pushed == frames_popped + frames_dropped_newest + frames_dropped_oldest +
- * frames_discarded + frames_queued`.
+ * frames_discarded + frames_queued`. An output: set `struct_size` before the call.
  */
 typedef struct streamq_queue_stats {
+  /**
+   * `sizeof(streamq_queue_stats)` as the caller's header declares it, set by the
+   * caller (`STREAMQ_OUTPUT_INIT`); the library writes no more than that.
+   */
+  size_t struct_size;
   /**
    * Frames given a sequence number: queued, or dropped by the overflow policy.
    */
@@ -417,7 +547,8 @@ typedef struct streamq_queue_stats {
    */
   uint64_t bytes_dropped;
   /**
-   * Pushes that returned `STREAMQ_RESULT_WOULD_BLOCK` or `STREAMQ_RESULT_TIMEOUT`.
+   * Pushes that returned `STREAMQ_RESULT_WOULD_BLOCK` or `STREAMQ_RESULT_TIMEOUT`
+   * (an interrupted wait is not counted).
    */
   uint64_t pushes_refused;
   /**
@@ -455,56 +586,89 @@ typedef struct streamq_queue_stats {
 } streamq_queue_stats;
 
 /**
+ * Options of one push or reservation. NULL options mean the defaults: the host clock's
+ * timestamp and `STREAMQ_WAIT_CONFIGURED`. Fill with `streamq_push_options_init` (or
+ * `STREAMQ_PUSH_OPTIONS_INIT`); every default is 0, so `= {sizeof opts}`-style zero
+ * initialisation with `struct_size` set is equivalent.
+ */
+typedef struct streamq_push_options {
+  /**
+   * `sizeof(streamq_push_options)` as the caller's header declares it.
+   */
+  size_t struct_size;
+  /**
+   * Whether `device_ts_ns` is the frame's timestamp (else the host clock's reading at
+   * the push, or at the commit of a reservation).
+   */
+  bool has_device_ts;
+  /**
+   * One of `streamq_wait` (default `STREAMQ_WAIT_CONFIGURED`).
+   */
+  uint32_t wait;
+  /**
+   * The frame's device timestamp in ns, if `has_device_ts` (used to merge streams in
+   * time order when reading).
+   */
+  uint64_t device_ts_ns;
+  /**
+   * With `STREAMQ_WAIT_TIMEOUT`: the longest wait, in milliseconds.
+   */
+  uint64_t timeout_ms;
+  /**
+   * An interrupt that cuts the wait short (`STREAMQ_RESULT_INTERRUPTED`); NULL: none.
+   * Must stay valid for the call.
+   */
+  const struct streamq_interrupt *interrupt;
+} streamq_push_options;
+
+/**
  * Water-mark callback: `event` happened with `level` bytes queued.
  *
  * Runs on the thread whose push, commit, pop or release caused the transition (a
  * writer's stream: on the writer thread for `STREAMQ_WATER_MARK_BELOW_LOW`). It must
  * return quickly and must not call any function on a handle of the same queue (the
  * calling handle may hold a lock); it may signal a condition variable, write to a pipe,
- * or record the event. `user` is the config's `on_water_mark_user`, passed as is.
+ * or record the event. It must not unwind (no C++ exception may leave it). `user` is
+ * the config's `on_water_mark_user`, passed as is.
  */
 typedef void (*streamq_water_mark_fn)(void *user, enum streamq_water_mark event, size_t level);
 
 /**
  * Settings for a queue (and, inside `streamq_stream_config`, for a writer's stream).
- * Fill it with `streamq_queue_config_default()`, then change what you need.
+ * Fill it with `streamq_queue_config_init` (or `STREAMQ_QUEUE_CONFIG_INIT`), then change
+ * fields, or set options by name with `streamq_queue_config_set`.
  */
 typedef struct streamq_queue_config {
   /**
-   * Ring size in bytes, frame headers included (rounded up to whole pages).
-   * Default 64 MiB. Must be > 0.
+   * `sizeof(streamq_queue_config)` as the caller's header declares it (set by the
+   * init function; see "Structs that grow" at the top of this header).
+   */
+  size_t struct_size;
+  /**
+   * Option `capacity`: ring size in bytes, frame headers included (rounded up to whole
+   * pages). Default 64 MiB (256 MiB in a stream config). Must be > 0.
    */
   size_t capacity;
   /**
-   * High water mark in bytes; 0 means the default, 3/4 of the capacity.
+   * Option `high_water`: high water mark in bytes; 0 means the default, 3/4 of the
+   * capacity.
    */
   size_t high_water;
   /**
-   * Low water mark in bytes; 0 means the default, 1/4 of the capacity.
+   * Option `low_water`: low water mark in bytes; 0 means the default, 1/4 of the
+   * capacity.
    */
   size_t low_water;
   /**
-   * Largest number of queued frames; 0 means no cap (bytes only).
+   * Option `max_frames`: largest number of queued frames; 0 means no cap (bytes only).
    */
   size_t max_frames;
   /**
-   * One of `streamq_policy` (as an integer, so an out-of-range value is rejected
-   * with `STREAMQ_RESULT_INVALID_ARGUMENT` rather than being undefined behaviour).
-   */
-  uint32_t policy;
-  /**
-   * How long a `STREAMQ_POLICY_BLOCK` push or reserve waits for room: negative for
-   * ever (default), else milliseconds (then `STREAMQ_RESULT_TIMEOUT`).
+   * Option `block_timeout`: how long a `STREAMQ_POLICY_BLOCK` push or reserve with
+   * `STREAMQ_WAIT_CONFIGURED` waits for room: negative for ever (default), else
+   * milliseconds (then `STREAMQ_RESULT_TIMEOUT`).
    */
   int64_t block_timeout_ms;
-  /**
-   * Touch every page of the ring at creation so pushes never page-fault (default true).
-   */
-  bool prefault;
-  /**
-   * Time every push into the latency histogram (default true).
-   */
-  bool record_latency;
   /**
    * Optional water-mark callback (NULL: none).
    */
@@ -514,12 +678,31 @@ typedef struct streamq_queue_config {
    * whatever it points to must be safe to use from them.
    */
   void *on_water_mark_user;
+  /**
+   * Option `policy`: one of `streamq_policy` (an integer, so an out-of-range value is
+   * rejected with `STREAMQ_RESULT_INVALID_ARGUMENT` rather than being undefined
+   * behaviour). Default `STREAMQ_POLICY_BLOCK`.
+   */
+  uint32_t policy;
+  /**
+   * Option `prefault`: touch every page of the ring at creation so pushes never
+   * page-fault (default true).
+   */
+  bool prefault;
+  /**
+   * Time every push into the latency histogram (default true).
+   */
+  bool record_latency;
 } streamq_queue_config;
 
 /**
- * Facts about an open capture.
+ * Facts about an open capture. An output: set `struct_size` before the call.
  */
 typedef struct streamq_reader_info {
+  /**
+   * `sizeof(streamq_reader_info)` as the caller's header declares it.
+   */
+  size_t struct_size;
   /**
    * Segment files.
    */
@@ -539,9 +722,13 @@ typedef struct streamq_reader_info {
 } streamq_reader_info;
 
 /**
- * One stream of a capture.
+ * One stream of a capture. An output: set `struct_size` before the call.
  */
 typedef struct streamq_stream_info {
+  /**
+   * `sizeof(streamq_stream_info)` as the caller's header declares it.
+   */
+  size_t struct_size;
   /**
    * Name ("" if the stream has no definition); owned by the reader, valid until
    * `streamq_reader_free`.
@@ -586,11 +773,11 @@ typedef struct streamq_stream_info {
   /**
    * Lowest and highest device timestamp, ns (valid if `frames > 0`).
    */
-  uint64_t first_timestamp_ns;
+  uint64_t first_device_ts_ns;
   /**
-   * See `first_timestamp_ns`.
+   * See `first_device_ts_ns`.
    */
-  uint64_t last_timestamp_ns;
+  uint64_t last_device_ts_ns;
   /**
    * Stream id.
    */
@@ -599,6 +786,8 @@ typedef struct streamq_stream_info {
 
 /**
  * A key/value pair of metadata (both NUL-terminated UTF-8).
+ *
+ * Frozen: used in arrays, this struct never grows (it has no `struct_size`).
  */
 typedef struct streamq_kv {
   /**
@@ -612,9 +801,14 @@ typedef struct streamq_kv {
 } streamq_kv;
 
 /**
- * A frame read from a capture.
+ * A frame read from a capture. An output: set `struct_size` before the call.
  */
 typedef struct streamq_reader_frame {
+  /**
+   * `sizeof(streamq_reader_frame)` as the caller's header declares it, set by the
+   * caller (`STREAMQ_OUTPUT_INIT`); the library writes no more than that.
+   */
+  size_t struct_size;
   /**
    * The frame's bytes (decompressed if stored compressed); NULL with
    * `STREAMQ_RESULT_BUFFER_TOO_SMALL`.
@@ -631,11 +825,11 @@ typedef struct streamq_reader_frame {
   /**
    * Device timestamp, ns.
    */
-  uint64_t timestamp_ns;
+  uint64_t device_ts_ns;
   /**
    * Host monotonic timestamp, ns.
    */
-  uint64_t host_time_ns;
+  uint64_t host_ts_ns;
   /**
    * File offset of the record within its segment.
    */
@@ -655,9 +849,13 @@ typedef struct streamq_reader_frame {
 } streamq_reader_frame;
 
 /**
- * What `streamq_reader_verify` found.
+ * What `streamq_reader_verify` found. An output: set `struct_size` before the call.
  */
 typedef struct streamq_verify_report {
+  /**
+   * `sizeof(streamq_verify_report)` as the caller's header declares it.
+   */
+  size_t struct_size;
   /**
    * Segment files checked.
    */
@@ -725,9 +923,13 @@ typedef struct streamq_verify_report {
 } streamq_verify_report;
 
 /**
- * Verification results of one stream.
+ * Verification results of one stream. An output: set `struct_size` before the call.
  */
 typedef struct streamq_verify_stream {
+  /**
+   * `sizeof(streamq_verify_stream)` as the caller's header declares it.
+   */
+  size_t struct_size;
   /**
    * Stream name ("" if none); valid until the next verify or `streamq_reader_free`.
    */
@@ -769,13 +971,14 @@ typedef struct streamq_verify_stream {
 /**
  * A gap record of a capture: `count` consecutive frames of one stream that were lost
  * (dropped by the stream's overflow policy, or not written) and will never appear in
- * the file. Read with `streamq_reader_gap` / `streamq_reader_stream_gap`.
+ * the file. Read with `streamq_reader_gap` / `streamq_reader_stream_gap`. An output:
+ * set `struct_size` before the call.
  */
 typedef struct streamq_gap_info {
   /**
-   * Stream id.
+   * `sizeof(streamq_gap_info)` as the caller's header declares it.
    */
-  uint16_t stream_id;
+  size_t struct_size;
   /**
    * Stream name ("" if the stream has no definition); owned by the reader, valid
    * until `streamq_reader_free`.
@@ -795,29 +998,37 @@ typedef struct streamq_gap_info {
    */
   uint64_t count;
   /**
-   * The record's reason code: `STREAMQ_DROP_REASON_NEWEST`, `_OLDEST`, `_WRITE_ERROR`,
-   * or another value (a code this library does not know, passed through unchanged).
-   */
-  uint32_t reason;
-  /**
    * Host CLOCK_MONOTONIC time the loss was recorded, ns (gap records carry no device
    * timestamp).
    */
-  uint64_t host_time_ns;
+  uint64_t host_ts_ns;
   /**
    * File offset of the record within its segment.
    */
   uint64_t offset;
   /**
+   * The record's reason code: `STREAMQ_DROP_REASON_NEWEST`, `_OLDEST`, `_WRITE_ERROR`,
+   * or another value (a code this library does not know, passed through unchanged).
+   */
+  uint32_t reason;
+  /**
    * Index of the segment file holding it.
    */
   uint32_t segment;
+  /**
+   * Stream id.
+   */
+  uint16_t stream_id;
 } streamq_gap_info;
 
 /**
- * What `streamq_recover` did.
+ * What `streamq_recover` did. An output: set `struct_size` before the call.
  */
 typedef struct streamq_recover_report {
+  /**
+   * `sizeof(streamq_recover_report)` as the caller's header declares it.
+   */
+  size_t struct_size;
   /**
    * File length before.
    */
@@ -853,305 +1064,15 @@ typedef struct streamq_recover_report {
 } streamq_recover_report;
 
 /**
- * Called once when the writer fails, on the writer thread, with the result code and
- * message (valid during the call). Producers see `STREAMQ_RESULT_FAILED` on their next call.
- * It must not call `streamq_writer_flush`, `_close` or `_free` on the same writer
- * (they wait for the writer thread: deadlock) nor push to its streams; it may record
- * the error and signal another thread.
- */
-typedef void (*streamq_error_fn)(void *user, enum streamq_result code, const char *message);
-
-/**
- * A finished segment file, as given to `streamq_segment_fn`.
- */
-typedef struct streamq_segment_info {
-  /**
-   * Its path (valid during the callback only).
-   */
-  const char *path;
-  /**
-   * Its number (0, 1, …).
-   */
-  uint32_t index;
-  /**
-   * Its size in bytes.
-   */
-  uint64_t bytes;
-} streamq_segment_info;
-
-/**
- * Called on the writer thread each time a segment file is complete (closed, trailer
- * written, synced) — e.g. to upload it. Same restrictions as `streamq_error_fn`.
- */
-typedef void (*streamq_segment_fn)(void *user, const struct streamq_segment_info *info);
-
-/**
- * Called on the writer thread after each fsync, per stream: frames of `stream_id` up to
- * sequence `seq` are on stable storage. Same restrictions as `streamq_error_fn`.
- */
-typedef void (*streamq_durable_fn)(void *user, uint16_t stream_id, uint64_t seq);
-
-/**
- * One frame given to a callback sink. Every pointer in it is valid during the call only:
- * copy what you keep.
- */
-typedef struct streamq_sink_frame {
-  /**
-   * Stream id (0, 1, … in the order the streams were added).
-   */
-  uint16_t stream_id;
-  /**
-   * Stream name (NUL-terminated UTF-8).
-   */
-  const char *stream_name;
-  /**
-   * The frame's bytes, in the stream's ring (never NULL, even when `len` is 0).
-   */
-  const uint8_t *data;
-  /**
-   * Frame length in bytes.
-   */
-  size_t len;
-  /**
-   * Sequence number within the stream (a jump is announced by a gap event first).
-   */
-  uint64_t seq;
-  /**
-   * Device timestamp in ns (given to `push_at` / `commit_at`, else the host time of
-   * the push).
-   */
-  uint64_t timestamp_ns;
-  /**
-   * Host CLOCK_MONOTONIC time of the push, in ns.
-   */
-  uint64_t host_time_ns;
-} streamq_sink_frame;
-
-/**
- * A run of consecutive frames of one stream dropped by its overflow policy, given to a
- * callback sink before the next frame of that stream (or at its end). Valid during the
- * call only.
- */
-typedef struct streamq_sink_gap {
-  /**
-   * Stream id.
-   */
-  uint16_t stream_id;
-  /**
-   * Stream name (NUL-terminated UTF-8).
-   */
-  const char *stream_name;
-  /**
-   * Sequence number of the first dropped frame.
-   */
-  uint64_t first_seq;
-  /**
-   * Sequence number of the last dropped frame (`first_seq + count - 1`).
-   */
-  uint64_t last_seq;
-  /**
-   * Number of dropped frames (at least 1).
-   */
-  uint64_t count;
-  /**
-   * `STREAMQ_DROP_REASON_NEWEST` or `STREAMQ_DROP_REASON_OLDEST`.
-   */
-  uint32_t reason;
-  /**
-   * Host CLOCK_MONOTONIC time of the first drop, in ns.
-   */
-  uint64_t host_time_ns;
-} streamq_sink_gap;
-
-/**
- * What a callback sink receives: a frame or a gap, told apart by `kind`.
- */
-typedef struct streamq_sink_event {
-  /**
-   * One of `streamq_sink_event_kind`.
-   */
-  uint32_t kind;
-  /**
-   * The frame (`STREAMQ_SINK_EVENT_KIND_FRAME`), else NULL.
-   */
-  const struct streamq_sink_frame *frame;
-  /**
-   * The gap (`STREAMQ_SINK_EVENT_KIND_GAP`), else NULL.
-   */
-  const struct streamq_sink_gap *gap;
-} streamq_sink_event;
-
-/**
- * The callback sink (`STREAMQ_SINK_CALLBACK`): stores one event, in order — frames of a
- * stream in sequence order, each gap before the frames that follow it. Returns 0 when
- * the event is handled; any other value fails the writer, exactly like an I/O error:
- * it stops cleanly, `on_error` runs with `STREAMQ_RESULT_FAILED`, the streams' next
- * pushes return `STREAMQ_RESULT_FAILED`, and `streamq_writer_flush` / `_close` return
- * it. Before failing, the callback may explain why in `message`: `message_len` bytes
- * (256) holding an empty string, e.g. `snprintf(message, message_len, "send: %s",
- * strerror(errno))`; the text (cut at `message_len - 1` bytes) and the return value go
- * into the writer's error (`streamq_last_error`, `on_error`). In the report, the frames
- * the callback accepted count as written, the one it refused and every later one as
- * failed.
- *
- * Runs on the writer thread, one call at a time; `user` is the config's
- * `callback_user`. `event` and everything it points to (the frame's bytes included) are
- * valid during the call only. The time it takes is the write: while it runs the
- * streams' rings fill, and their overflow policy applies (block, drop with a gap event,
- * …). Same restrictions as `streamq_error_fn`: it must not call `streamq_writer_flush`,
- * `_close` or `_free` on its writer nor push to its streams (deadlock); it may block,
- * send, write, and signal other threads.
- */
-typedef int (*streamq_sink_fn)(void *user,
-                               const struct streamq_sink_event *event,
-                               char *message,
-                               size_t message_len);
-
-/**
- * Settings for a writer. Fill it with `streamq_writer_config_default()`, set `path`
- * (or `sink` = `STREAMQ_SINK_CALLBACK` and `sink_fn`), then change what you need.
- *
- * Which sink uses what: `metadata`, `compression_level`, `compress_workers`,
- * `raw_when_behind`, `max_write_bytes`, `writes_in_flight`, `preallocate_bytes` and the
- * segment settings are for `STREAMQ_SINK_CAPTURE_FILE`; `io_workers` is for
- * `STREAMQ_SINK_DIRECTORY`; `sink_fn` is for `STREAMQ_SINK_CALLBACK`. With another sink,
- * non-zero `metadata_len`, `compression_level`, `segment_bytes`,
- * `segment_duration_ms` or a `sink_fn` are rejected (`STREAMQ_RESULT_INVALID_ARGUMENT`:
- * they would do nothing); the tuning knobs with non-zero defaults are ignored. The
- * fsync policy applies to every sink (for the callback sink a "sync" only advances the
- * durable mark: what the callback returned from is considered stored) and so do the
- * callbacks.
- */
-typedef struct streamq_writer_config {
-  /**
-   * The capture file (or directory) path. Required for `STREAMQ_SINK_CAPTURE_FILE`
-   * and `STREAMQ_SINK_DIRECTORY`; must be NULL for `STREAMQ_SINK_CALLBACK`.
-   */
-  const char *path;
-  /**
-   * One of `streamq_sink` (default `STREAMQ_SINK_CAPTURE_FILE`).
-   */
-  uint32_t sink;
-  /**
-   * File-level metadata pairs (sensor, host, session …), copied; may be NULL if
-   * `metadata_len` is 0. Capture files only.
-   */
-  const struct streamq_kv *metadata;
-  /**
-   * Number of `metadata` entries.
-   */
-  size_t metadata_len;
-  /**
-   * 0: store frames raw (default); 1..22: zstd level (1–3 keep up with a camera).
-   * Capture files only (the other sinks receive the raw frames).
-   */
-  int32_t compression_level;
-  /**
-   * Compression worker threads; 0: one per core (default).
-   */
-  uint32_t compress_workers;
-  /**
-   * With compression: store frames raw while their stream's queue is above high water
-   * (default true: the compressors are behind); false compresses every frame.
-   */
-  bool raw_when_behind;
-  /**
-   * Directory sink: files written at once; 0: one per core (default).
-   */
-  uint32_t io_workers;
-  /**
-   * Largest coalesced vectored write in bytes (default 8 MiB; at least 4096).
-   */
-  size_t max_write_bytes;
-  /**
-   * O_DIRECT capture files: writes kept in flight on I/O threads while the writer
-   * prepares the next (default 2; 0 writes synchronously; at most 64). Frames count
-   * as written only once their write has returned.
-   */
-  uint32_t writes_in_flight;
-  /**
-   * One of `streamq_fsync` (default `STREAMQ_FSYNC_ON_CLOSE`).
-   */
-  uint32_t fsync_policy;
-  /**
-   * Bytes (`STREAMQ_FSYNC_EVERY_BYTES`) or milliseconds (`STREAMQ_FSYNC_EVERY_MS`).
-   */
-  uint64_t fsync_interval;
-  /**
-   * Disk space reserved ahead with `fallocate` (default 0: off; on ext4 it slows
-   * O_DIRECT writes, which must convert the reserved extents).
-   */
-  uint64_t preallocate_bytes;
-  /**
-   * Start a new segment file after this many bytes (0: never, default).
-   */
-  uint64_t segment_bytes;
-  /**
-   * Start a new segment file after this many milliseconds (0: never, default).
-   */
-  uint64_t segment_duration_ms;
-  /**
-   * The most streams `streamq_writer_add_stream` accepts (0: the format's limit,
-   * 65 535, the default); past it, `STREAMQ_RESULT_LIMIT`.
-   */
-  uint32_t max_streams;
-  /**
-   * Optional error callback (writer thread).
-   */
-  streamq_error_fn on_error;
-  /**
-   * Optional segment callback (writer thread).
-   */
-  streamq_segment_fn on_segment;
-  /**
-   * Optional durability callback (writer thread).
-   */
-  streamq_durable_fn on_durable;
-  /**
-   * Passed unchanged to the callbacks (`on_error`, `on_segment`, `on_durable`,
-   * `sink_fn`); they run on the writer thread, so what it points to must be usable
-   * from there.
-   */
-  void *callback_user;
-  /**
-   * The callback sink: required with `STREAMQ_SINK_CALLBACK` (NULL is
-   * `STREAMQ_RESULT_NULL_POINTER`), must be NULL otherwise.
-   */
-  streamq_sink_fn sink_fn;
-} streamq_writer_config;
-
-/**
- * Settings for one stream of a capture: its name, media type, metadata and queue.
- */
-typedef struct streamq_stream_config {
-  /**
-   * Stream name, e.g. "depth". Required.
-   */
-  const char *name;
-  /**
-   * Media type / encoding, e.g. "depth/u16" (NULL: "application/octet-stream").
-   */
-  const char *media_type;
-  /**
-   * Stream metadata (width, height, pixel format, units …), copied; may be NULL if
-   * `metadata_len` is 0.
-   */
-  const struct streamq_kv *metadata;
-  /**
-   * Number of `metadata` entries.
-   */
-  size_t metadata_len;
-  /**
-   * The stream's own ring budget, overflow policy, water marks (default: 256 MiB,
-   * block).
-   */
-  struct streamq_queue_config queue;
-} streamq_stream_config;
-
-/**
- * What the writer did: frames written, dropped by reason, failed, bytes.
+ * What the writer did: frames written, dropped by reason, failed, bytes. An output: set
+ * `struct_size` before the call.
  */
 typedef struct streamq_writer_report {
+  /**
+   * `sizeof(streamq_writer_report)` as the caller's header declares it, set by the
+   * caller (`STREAMQ_OUTPUT_INIT`); the library writes no more than that.
+   */
+  size_t struct_size;
   /**
    * Frames written, all streams.
    */
@@ -1219,17 +1140,19 @@ typedef struct streamq_writer_report {
 } streamq_writer_report;
 
 /**
- * Per-stream figures of a writer.
+ * Per-stream figures of a writer. An output: set `struct_size` before the call.
+ * Growth: `queue` is the last member and this struct grows only through it.
  */
 typedef struct streamq_stream_report {
+  /**
+   * `sizeof(streamq_stream_report)` as the caller's header declares it, set by the
+   * caller (`STREAMQ_OUTPUT_INIT`); the library writes no more than that.
+   */
+  size_t struct_size;
   /**
    * Stream name (owned by the writer handle; valid until `streamq_writer_free`).
    */
   const char *name;
-  /**
-   * Stream id in the capture (0, 1, … in the order the streams were added).
-   */
-  uint16_t id;
   /**
    * Frames written.
    */
@@ -1255,34 +1178,424 @@ typedef struct streamq_stream_report {
    */
   uint64_t durable_seq;
   /**
-   * Whether `durable_seq` is set.
-   */
-  bool has_durable_seq;
-  /**
    * Last sequence written (valid if `has_last_seq`).
    */
   uint64_t last_seq;
+  /**
+   * Stream id in the capture (0, 1, … in the order the streams were added).
+   */
+  uint16_t id;
+  /**
+   * Whether `durable_seq` is set.
+   */
+  bool has_durable_seq;
   /**
    * Whether `last_seq` is set.
    */
   bool has_last_seq;
   /**
-   * The stream's queue counters (push latency, level, peak …).
+   * The stream's queue counters (push latency, level, peak …); its `struct_size` is
+   * what of it the caller's struct holds.
    */
   struct streamq_queue_stats queue;
 } streamq_stream_report;
+
+/**
+ * Settings for one stream of a capture: its name, media type, metadata and queue. Fill
+ * it with `streamq_stream_config_init` (or `STREAMQ_STREAM_CONFIG_INIT`), set `name`,
+ * then change fields or set options by name with `streamq_stream_config_set`.
+ *
+ * Growth: `queue` is the last member and this struct grows only through it (its own
+ * `struct_size` covers the embedded queue config; the embedded `queue.struct_size` is
+ * set by the init function and not read).
+ */
+typedef struct streamq_stream_config {
+  /**
+   * `sizeof(streamq_stream_config)` as the caller's header declares it (set by the
+   * init function).
+   */
+  size_t struct_size;
+  /**
+   * Option `name`: the stream name, e.g. "depth". Required, unique in the writer.
+   */
+  const char *name;
+  /**
+   * Option `media_type`: media type / encoding, e.g. "depth/u16" (NULL:
+   * "application/octet-stream").
+   */
+  const char *media_type;
+  /**
+   * Stream metadata (width, height, pixel format, units …), copied by
+   * `streamq_writer_add_stream`; may be NULL if `metadata_len` is 0.
+   */
+  const struct streamq_kv *metadata;
+  /**
+   * Number of `metadata` entries.
+   */
+  size_t metadata_len;
+  /**
+   * The stream's own ring budget, overflow policy, water marks (default: 256 MiB,
+   * block).
+   */
+  struct streamq_queue_config queue;
+} streamq_stream_config;
+
+/**
+ * Called once when the writer fails, on the writer thread, with the result code and
+ * message (valid during the call). Producers see `STREAMQ_RESULT_FAILED` on their next
+ * call. It must not call `streamq_writer_flush`, `_close` or `_free` on the same
+ * writer (they wait for the writer thread: deadlock) nor push to its streams; it may
+ * record the error and signal another thread. It must not unwind (no C++ exception may
+ * leave it).
+ */
+typedef void (*streamq_error_fn)(void *user, enum streamq_result code, const char *message);
+
+/**
+ * A finished segment file, as given to `streamq_segment_fn` (owned by the library,
+ * valid during the call; `struct_size` is the library's).
+ */
+typedef struct streamq_segment_info {
+  /**
+   * `sizeof` this struct as the library knows it: fields past it are not there.
+   */
+  size_t struct_size;
+  /**
+   * Its path (valid during the callback only).
+   */
+  const char *path;
+  /**
+   * Its size in bytes.
+   */
+  uint64_t bytes;
+  /**
+   * Its number (0, 1, …).
+   */
+  uint32_t index;
+} streamq_segment_info;
+
+/**
+ * Called on the writer thread each time a segment file is complete (closed, trailer
+ * written, synced) — e.g. to upload it. Same restrictions as `streamq_error_fn`.
+ */
+typedef void (*streamq_segment_fn)(void *user, const struct streamq_segment_info *info);
+
+/**
+ * A stream's frames are on stable storage up to `seq`, as given to
+ * `streamq_durable_fn` (owned by the library, valid during the call; `struct_size` is
+ * the library's).
+ */
+typedef struct streamq_durable {
+  /**
+   * `sizeof` this struct as the library knows it: fields past it are not there.
+   */
+  size_t struct_size;
+  /**
+   * The stream's name (NUL-terminated UTF-8, valid during the call only).
+   */
+  const char *stream_name;
+  /**
+   * Highest sequence number of the stream known to be durable.
+   */
+  uint64_t seq;
+  /**
+   * The stream's id.
+   */
+  uint16_t stream_id;
+} streamq_durable;
+
+/**
+ * Called on the writer thread after each fsync, per stream with new durable frames:
+ * frames of `durable->stream_id` (named `durable->stream_name`) up to sequence
+ * `durable->seq` are on stable storage. Same restrictions as `streamq_error_fn`.
+ */
+typedef void (*streamq_durable_fn)(void *user, const struct streamq_durable *durable);
+
+/**
+ * One frame given to a callback sink. Every pointer in it is valid during the call only:
+ * copy what you keep.
+ */
+typedef struct streamq_sink_frame {
+  /**
+   * `sizeof` this struct as the library knows it: fields past it are not there.
+   */
+  size_t struct_size;
+  /**
+   * Stream name (NUL-terminated UTF-8), from the engine.
+   */
+  const char *stream_name;
+  /**
+   * The frame's bytes, in the stream's ring (never NULL, even when `len` is 0).
+   */
+  const uint8_t *data;
+  /**
+   * Frame length in bytes.
+   */
+  size_t len;
+  /**
+   * Sequence number within the stream (a jump is announced by a gap event first).
+   */
+  uint64_t seq;
+  /**
+   * Device timestamp in ns (from the push options, else the host time of the push).
+   */
+  uint64_t device_ts_ns;
+  /**
+   * Host CLOCK_MONOTONIC time of the push, in ns.
+   */
+  uint64_t host_ts_ns;
+  /**
+   * Stream id (0, 1, … in the order the streams were added).
+   */
+  uint16_t stream_id;
+} streamq_sink_frame;
+
+/**
+ * A run of consecutive frames of one stream dropped by its overflow policy, given to a
+ * callback sink before the next frame of that stream (or at its end). Valid during the
+ * call only.
+ */
+typedef struct streamq_sink_gap {
+  /**
+   * `sizeof` this struct as the library knows it: fields past it are not there.
+   */
+  size_t struct_size;
+  /**
+   * Stream name (NUL-terminated UTF-8), from the engine.
+   */
+  const char *stream_name;
+  /**
+   * Sequence number of the first dropped frame.
+   */
+  uint64_t first_seq;
+  /**
+   * Sequence number of the last dropped frame (`first_seq + count - 1`).
+   */
+  uint64_t last_seq;
+  /**
+   * Number of dropped frames (at least 1).
+   */
+  uint64_t count;
+  /**
+   * Host CLOCK_MONOTONIC time of the first drop, in ns.
+   */
+  uint64_t host_ts_ns;
+  /**
+   * `STREAMQ_DROP_REASON_NEWEST` or `STREAMQ_DROP_REASON_OLDEST`.
+   */
+  uint32_t reason;
+  /**
+   * Stream id.
+   */
+  uint16_t stream_id;
+} streamq_sink_gap;
+
+/**
+ * What a callback sink receives: a frame or a gap, told apart by `kind`.
+ */
+typedef struct streamq_sink_event {
+  /**
+   * `sizeof` this struct as the library knows it: fields past it are not there.
+   */
+  size_t struct_size;
+  /**
+   * The frame (`STREAMQ_SINK_EVENT_KIND_FRAME`), else NULL.
+   */
+  const struct streamq_sink_frame *frame;
+  /**
+   * The gap (`STREAMQ_SINK_EVENT_KIND_GAP`), else NULL.
+   */
+  const struct streamq_sink_gap *gap;
+  /**
+   * One of `streamq_sink_event_kind`.
+   */
+  uint32_t kind;
+} streamq_sink_event;
+
+/**
+ * The callback sink (`STREAMQ_SINK_CALLBACK`): stores one event, in order — frames of a
+ * stream in sequence order, each gap before the frames that follow it. Returns 0 when
+ * the event is handled; any other value fails the writer, exactly like an I/O error:
+ * it stops cleanly, `on_error` runs with `STREAMQ_RESULT_FAILED`, the streams' next
+ * pushes return `STREAMQ_RESULT_FAILED`, and `streamq_writer_flush` / `_close` return
+ * it. Before failing, the callback may explain why in `message`: `message_len` bytes
+ * (256) holding an empty string, e.g. `snprintf(message, message_len, "send: %s",
+ * strerror(errno))`; the text (cut at `message_len - 1` bytes) and the return value go
+ * into the writer's error (`streamq_last_error`, `on_error`). In the report, the frames
+ * the callback accepted count as written, the one it refused and every later one as
+ * failed.
+ *
+ * Runs on the writer thread, one call at a time; `user` is the config's
+ * `callback_user`. `event` and everything it points to (the frame's bytes included) are
+ * valid during the call only. The time it takes is the write: while it runs the
+ * streams' rings fill, and their overflow policy applies (block, drop with a gap event,
+ * …). Same restrictions as `streamq_error_fn`: it must not call `streamq_writer_flush`,
+ * `_close` or `_free` on its writer nor push to its streams (deadlock), and must not
+ * unwind; it may block, send, write, and signal other threads.
+ */
+typedef int (*streamq_sink_fn)(void *user,
+                               const struct streamq_sink_event *event,
+                               char *message,
+                               size_t message_len);
+
+/**
+ * Settings for a writer. Fill it with `streamq_writer_config_init` (or
+ * `STREAMQ_WRITER_CONFIG_INIT`), set `path` (or `sink` = `STREAMQ_SINK_CALLBACK` and
+ * `sink_fn`), then change fields or set options by name with
+ * `streamq_writer_config_set` — the option names and texts are those of the command
+ * line and Python (docs/OPTIONS.md).
+ *
+ * Which sink uses what is the engine's rule, checked by `streamq_writer_create`: an
+ * option a sink does not use, set to something other than its default, is refused with
+ * `STREAMQ_RESULT_INVALID_ARGUMENT` and the engine's message ("compression applies to
+ * the capture_file sink only (this writer's sink is directory)"). Capture files only:
+ * `metadata`, `compression_level`, `compress_workers`, `raw_when_behind`,
+ * `writes_in_flight`, `preallocate_bytes`, `direct_io`, `max_write_rate`, the segment
+ * settings, `index_interval_bytes`; the directory sink only: `io_workers`. (A C field
+ * equal to its default cannot be told from an unset one.) The fsync policy applies to
+ * every sink (for the callback sink a "sync" only advances the durable mark: what the
+ * callback returned from is considered stored), and so do the callbacks.
+ */
+typedef struct streamq_writer_config {
+  /**
+   * `sizeof(streamq_writer_config)` as the caller's header declares it (set by the
+   * init function; see "Structs that grow" at the top of this header).
+   */
+  size_t struct_size;
+  /**
+   * Option `path`: the capture file (or directory) path. Required for
+   * `STREAMQ_SINK_CAPTURE_FILE` and `STREAMQ_SINK_DIRECTORY`; must be NULL for
+   * `STREAMQ_SINK_CALLBACK`. Read by `streamq_writer_create`, not kept.
+   */
+  const char *path;
+  /**
+   * Option `metadata`: file-level metadata pairs (sensor, host, session …), copied
+   * at create; may be NULL if `metadata_len` is 0. Capture files only.
+   */
+  const struct streamq_kv *metadata;
+  /**
+   * Number of `metadata` entries.
+   */
+  size_t metadata_len;
+  /**
+   * Option `max_write_bytes`: largest coalesced vectored write in bytes (default
+   * 8 MiB; at least 4096).
+   */
+  size_t max_write_bytes;
+  /**
+   * With `fsync_policy`: bytes (`STREAMQ_FSYNC_EVERY_BYTES`) or milliseconds
+   * (`STREAMQ_FSYNC_EVERY_MS`).
+   */
+  uint64_t fsync_interval;
+  /**
+   * Option `preallocate`: disk space reserved ahead with `fallocate` (default 0: off;
+   * on ext4 it slows O_DIRECT writes, which must convert the reserved extents).
+   */
+  uint64_t preallocate_bytes;
+  /**
+   * Option `segment_bytes`: start a new segment file after this many bytes (0:
+   * never, default).
+   */
+  uint64_t segment_bytes;
+  /**
+   * Option `segment_duration`: start a new segment file after this many
+   * milliseconds (0: never, default).
+   */
+  uint64_t segment_duration_ms;
+  /**
+   * Option `index_interval`: bytes between index checkpoints (default 4 MiB).
+   */
+  uint64_t index_interval_bytes;
+  /**
+   * Option `linger`: how long the writer naps after a round of writes before it
+   * sleeps on its streams, in milliseconds (default 1; 0 disables).
+   */
+  uint64_t linger_ms;
+  /**
+   * Optional error callback (writer thread).
+   */
+  streamq_error_fn on_error;
+  /**
+   * Optional segment callback (writer thread).
+   */
+  streamq_segment_fn on_segment;
+  /**
+   * Optional durability callback (writer thread).
+   */
+  streamq_durable_fn on_durable;
+  /**
+   * The callback sink: required with `STREAMQ_SINK_CALLBACK` (NULL is
+   * `STREAMQ_RESULT_NULL_POINTER`), must be NULL otherwise.
+   */
+  streamq_sink_fn sink_fn;
+  /**
+   * Passed unchanged to the callbacks (`on_error`, `on_segment`, `on_durable`,
+   * `sink_fn`); they run on the writer thread, so what it points to must be usable
+   * from there.
+   */
+  void *callback_user;
+  /**
+   * Option `sink`: one of `streamq_sink` (default `STREAMQ_SINK_CAPTURE_FILE`).
+   */
+  uint32_t sink;
+  /**
+   * Option `compression`: 0 stores frames raw (default, "none"); 1..22 is the zstd
+   * level ("zstd:3"; "zstd" is level 1; 1–3 keep up with a camera).
+   */
+  int32_t compression_level;
+  /**
+   * Option `compress_workers`: compression worker threads; 0: one per core
+   * (default).
+   */
+  uint32_t compress_workers;
+  /**
+   * Option `io_workers`: directory sink, files written at once; 0: one per core
+   * (default).
+   */
+  uint32_t io_workers;
+  /**
+   * Option `writes_in_flight`: O_DIRECT capture files, writes kept in flight on I/O
+   * threads while the writer prepares the next (default 2; 0 writes synchronously; at
+   * most 64). Frames count as written only once their write has returned.
+   */
+  uint32_t writes_in_flight;
+  /**
+   * Option `fsync` (with `fsync_interval`): one of `streamq_fsync` (default
+   * `STREAMQ_FSYNC_ON_CLOSE`).
+   */
+  uint32_t fsync_policy;
+  /**
+   * Option `max_streams`: the most streams `streamq_writer_add_stream` accepts (0:
+   * the format's limit, 65 535, the default); past it, `STREAMQ_RESULT_LIMIT`.
+   */
+  uint32_t max_streams;
+  /**
+   * Option `raw_when_behind`: with compression, store frames raw while their
+   * stream's queue is above high water (default true: the compressors are behind);
+   * false compresses every frame.
+   */
+  bool raw_when_behind;
+  /**
+   * Option `direct_io`: capture files bypass the page cache with O_DIRECT (default
+   * true; file systems without O_DIRECT fall back to buffered writes).
+   */
+  bool direct_io;
+  /**
+   * Option `max_write_rate`: limits the capture file's writes to this many bytes per
+   * second on average (default 0: no limit). Added after the first layout of this
+   * struct: a program built against a header without it gets no limit.
+   */
+  uint64_t max_write_rate;
+} streamq_writer_config;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * Frees the consumer end (closing it: pushes then return `STREAMQ_RESULT_CLOSED`, frames still
- * queued are counted as discarded). NULL is a no-op.
+ * Frees the consumer end (closing it if it is open). NULL is a no-op.
  *
  * # Safety
- * `consumer` must be NULL or a handle from `streamq_queue_create` not freed yet, and no
- * other thread may be using it.
+ * The module contract; no other thread may be using the handle.
  */
 void streamq_consumer_free(struct streamq_consumer *consumer);
 
@@ -1292,13 +1605,13 @@ void streamq_consumer_free(struct streamq_consumer *consumer);
  *
  * Returns `STREAMQ_RESULT_OK` (`*frame_out` describes the frame, `data` = `buf`),
  * `STREAMQ_RESULT_BUFFER_TOO_SMALL` (nothing consumed; `*frame_out` is written with
- * `data` = NULL and `len` = the size needed; the frame stays next), `STREAMQ_RESULT_EMPTY`
- * (timeout 0), `STREAMQ_RESULT_TIMEOUT`, `STREAMQ_RESULT_END_OF_STREAM`, `STREAMQ_RESULT_CLOSED`.
- * `buf` may be NULL when `len` is 0.
+ * `data` = NULL and `len` = the size needed; the frame stays next),
+ * `STREAMQ_RESULT_EMPTY` (timeout 0), `STREAMQ_RESULT_TIMEOUT`,
+ * `STREAMQ_RESULT_END_OF_STREAM`, `STREAMQ_RESULT_CLOSED`. `buf` may be NULL when `len`
+ * is 0.
  *
  * # Safety
- * `consumer` must be a live handle, `buf` NULL or `len` writable bytes, `frame_out`
- * writable.
+ * The module contract.
  */
 enum streamq_result streamq_consumer_pop(struct streamq_consumer *consumer,
                                          uint8_t *buf,
@@ -1309,13 +1622,14 @@ enum streamq_result streamq_consumer_pop(struct streamq_consumer *consumer,
 /**
  * Takes up to `frames_len` frames (waiting as `streamq_consumer_pop` for the first),
  * copied one after the other into `buf` (`len` bytes); `frames_out[i]` describes frame
- * `i` (its `data` points into `buf`), `*count_out` says how many. Stops early at a frame
- * that does not fit; if even the first does not, returns `STREAMQ_RESULT_BUFFER_TOO_SMALL` with
- * `frames_out[0]` = {NULL, size needed, …} and nothing consumed. `frames_len` must be > 0.
+ * `i` (its `data` points into `buf`), `*count_out` says how many. Set
+ * `frames_out[0].struct_size` to `sizeof frames_out[0]`: it is the array's element size.
+ * Stops early at a frame that does not fit; if even the first does not, returns
+ * `STREAMQ_RESULT_BUFFER_TOO_SMALL` with `frames_out[0]` = {NULL, size needed, …} and
+ * nothing consumed. `frames_len` must be > 0.
  *
  * # Safety
- * `consumer` must be a live handle; `buf` `len` writable bytes; `frames_out`
- * `frames_len` writable `streamq_frame`; `count_out` writable.
+ * The module contract (`frames_out`: `frames_len` elements).
  */
 enum streamq_result streamq_consumer_pop_batch(struct streamq_consumer *consumer,
                                                uint8_t *buf,
@@ -1333,7 +1647,7 @@ enum streamq_result streamq_consumer_pop_batch(struct streamq_consumer *consumer
  * `STREAMQ_RESULT_BUFFER_TOO_SMALL`).
  *
  * # Safety
- * `consumer` must be a live handle, `frame_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_consumer_peek(struct streamq_consumer *consumer,
                                           int64_t timeout_ms,
@@ -1343,10 +1657,11 @@ enum streamq_result streamq_consumer_peek(struct streamq_consumer *consumer,
  * Claims up to `max_frames` frames / about `max_bytes` payload bytes in place (the
  * first frame whatever its size), waiting as `streamq_consumer_pop` for the first.
  * `*count_out` gets the number; read them with `streamq_consumer_batch_frame`, then
- * `streamq_consumer_release` them together. `STREAMQ_RESULT_BUSY` if frames are still held.
+ * `streamq_consumer_release` them together. `STREAMQ_RESULT_BUSY` if frames are still
+ * held.
  *
  * # Safety
- * `consumer` must be a live handle, `count_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_consumer_peek_batch(struct streamq_consumer *consumer,
                                                 size_t max_frames,
@@ -1356,11 +1671,11 @@ enum streamq_result streamq_consumer_peek_batch(struct streamq_consumer *consume
 
 /**
  * The `index`-th held frame not yet popped (0 = the next one), in place; valid until
- * `streamq_consumer_release`. `STREAMQ_RESULT_NOT_FOUND` if no frame is held or `index` is past
- * the held ones.
+ * `streamq_consumer_release`. `STREAMQ_RESULT_NOT_FOUND` if no frame is held or `index`
+ * is past the held ones.
  *
  * # Safety
- * `consumer` must be a live handle, `frame_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_consumer_batch_frame(const struct streamq_consumer *consumer,
                                                  size_t index,
@@ -1368,217 +1683,231 @@ enum streamq_result streamq_consumer_batch_frame(const struct streamq_consumer *
 
 /**
  * Consumes every held frame (from `_peek`, `_peek_batch`, or a pop that returned
- * `STREAMQ_RESULT_BUFFER_TOO_SMALL`) and gives their ring space back. Pointers obtained from
- * them become invalid. `STREAMQ_RESULT_NOT_FOUND` if nothing is held.
+ * `STREAMQ_RESULT_BUFFER_TOO_SMALL`) and gives their ring space back. Pointers obtained
+ * from them become invalid. `STREAMQ_RESULT_NOT_FOUND` if nothing is held.
  *
  * # Safety
- * `consumer` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_consumer_release(struct streamq_consumer *consumer);
 
 /**
- * Closes the consumer side: every later push returns `STREAMQ_RESULT_CLOSED`, blocked producers
- * wake, frames still queued are counted as discarded, held frames are released. The
- * handle stays valid (its calls return `STREAMQ_RESULT_CLOSED`) until `streamq_consumer_free`;
- * a second close returns `STREAMQ_RESULT_CLOSED`.
+ * Closes the consumer side: every later push returns `STREAMQ_RESULT_CLOSED`, blocked
+ * producers wake, frames still queued are counted as discarded, held frames are
+ * released. The handle stays valid (see the type's lifetime rules) until
+ * `streamq_consumer_free`; a second close returns `STREAMQ_RESULT_CLOSED`.
  *
  * # Safety
- * `consumer` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_consumer_close(struct streamq_consumer *consumer);
 
 /**
- * A snapshot of the queue's counters. `STREAMQ_RESULT_BUSY` while frames are held (release
- * them first). Works after close.
+ * A snapshot of the queue's counters (`stats_out->struct_size` set by the caller).
+ * `STREAMQ_RESULT_BUSY` while frames are held (release them first). Works after close.
  *
  * # Safety
- * `consumer` must be a live handle, `stats_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_consumer_stats(const struct streamq_consumer *consumer,
                                            struct streamq_queue_stats *stats_out);
 
 /**
- * Panics inside the boundary wrapper and returns what the wrapper made of it
- * (`STREAMQ_RESULT_PANIC`). For tests of the wrapper only: it proves that a Rust panic reaches a
- * C caller as a result code, not as an abort. Prints the panic message on stderr.
- */
-enum streamq_result streamq_debug_panic(void);
-
-/**
- * The defaults: 64 MiB, block for ever, water marks at 3/4 and 1/4, prefault, latency.
- */
-struct streamq_queue_config streamq_queue_config_default(void);
-
-/**
- * Creates a queue and returns its two ends, both to be freed with their `_free`.
- *
- * Frames pushed before anyone pops are kept (a queue starts paused).
- * Returns `STREAMQ_RESULT_INVALID_ARGUMENT` for an inconsistent config, `STREAMQ_RESULT_IO` if the
- * ring cannot be allocated. Outputs are written only on `STREAMQ_RESULT_OK`.
+ * Creates an interrupt, not triggered. `*interrupt_out` is written only on success.
  *
  * # Safety
- * `config` must point to a valid config; `producer_out` and `consumer_out` to writable
- * pointers.
+ * The module contract.
  */
-enum streamq_result streamq_queue_create(const struct streamq_queue_config *config,
-                                         struct streamq_producer **producer_out,
-                                         struct streamq_consumer **consumer_out);
+enum streamq_result streamq_interrupt_create(struct streamq_interrupt **interrupt_out);
 
 /**
- * Frees the producer end (ending the stream if it is the last one). NULL is a no-op.
+ * Frees an interrupt. NULL is a no-op.
  *
  * # Safety
- * `producer` must be NULL or a handle from `streamq_queue_create` not freed yet, and no
- * other thread may be using it.
+ * The module contract; no call may be using or watching it any more.
+ */
+void streamq_interrupt_free(struct streamq_interrupt *interrupt);
+
+/**
+ * Raises the flag and wakes every wait watching it.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_interrupt_trigger(const struct streamq_interrupt *interrupt);
+
+/**
+ * Lowers the flag: later waits sleep normally again.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_interrupt_reset(const struct streamq_interrupt *interrupt);
+
+/**
+ * Whether the flag is raised, into `*triggered_out`.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_interrupt_is_triggered(const struct streamq_interrupt *interrupt,
+                                                   bool *triggered_out);
+
+/**
+ * Fills `*opts` (`struct_size` bytes: pass `sizeof *opts`, or use
+ * `STREAMQ_PUSH_OPTIONS_INIT(opts)`) with the defaults: host timestamp,
+ * `STREAMQ_WAIT_CONFIGURED`, no interrupt.
+ *
+ * # Safety
+ * `opts` is NULL or points to `struct_size` writable bytes aligned for the struct.
+ */
+enum streamq_result streamq_push_options_init(struct streamq_push_options *opts,
+                                              size_t struct_size);
+
+/**
+ * Frees the producer (ending the stream if it is still open). NULL is a no-op.
+ *
+ * # Safety
+ * The module contract; no other thread may be using the handle.
  */
 void streamq_producer_free(struct streamq_producer *producer);
 
 /**
- * Copies `len` bytes as one frame, timestamped with the host clock. Under
- * `STREAMQ_POLICY_BLOCK` waits for room up to the configured `block_timeout_ms`.
+ * Copies `len` bytes into the queue as one frame; the one push entry point. `opts`
+ * (NULL: the defaults) gives the device timestamp, how long to wait for room under
+ * `STREAMQ_POLICY_BLOCK`, and an interrupt.
  *
- * Returns `STREAMQ_RESULT_OK` (queued; `*seq_out` is its sequence number), `STREAMQ_RESULT_DROPPED`
- * (drop policy; `*seq_out` is the dropped frame's number — a documented exception to
- * "outputs only on success"), `STREAMQ_RESULT_WOULD_BLOCK`, `STREAMQ_RESULT_TIMEOUT`,
- * `STREAMQ_RESULT_TOO_LARGE`, `STREAMQ_RESULT_CLOSED`, `STREAMQ_RESULT_BUSY`. `data` may be NULL when `len`
- * is 0 (an empty frame); `seq_out` may be NULL.
+ * Returns `STREAMQ_RESULT_OK` (queued; `*seq_out` is its sequence number),
+ * `STREAMQ_RESULT_DROPPED` (drop policy; `*seq_out` is the dropped frame's number — a
+ * documented exception to "outputs only on success"), `STREAMQ_RESULT_WOULD_BLOCK`,
+ * `STREAMQ_RESULT_TIMEOUT`, `STREAMQ_RESULT_INTERRUPTED`, `STREAMQ_RESULT_TOO_LARGE`,
+ * `STREAMQ_RESULT_CLOSED`, `STREAMQ_RESULT_FAILED` (the stream's writer failed),
+ * `STREAMQ_RESULT_BUSY`. `data` may be NULL when `len` is 0 (an empty frame); `seq_out`
+ * may be NULL.
  *
  * # Safety
- * `producer` must be a live handle; `data` must point to `len` readable bytes;
- * `seq_out` must be NULL or writable.
+ * The module contract.
  */
 enum streamq_result streamq_producer_push(struct streamq_producer *producer,
                                           const uint8_t *data,
                                           size_t len,
+                                          const struct streamq_push_options *opts,
                                           uint64_t *seq_out);
 
 /**
- * As `streamq_producer_push` with a caller-supplied device timestamp in ns.
- *
- * # Safety
- * As `streamq_producer_push`.
- */
-enum streamq_result streamq_producer_push_at(struct streamq_producer *producer,
-                                             const uint8_t *data,
-                                             size_t len,
-                                             uint64_t timestamp_ns,
-                                             uint64_t *seq_out);
-
-/**
- * As `streamq_producer_push`, waiting at most `timeout_ms` for room under
- * `STREAMQ_POLICY_BLOCK` (negative: for ever; 0: not at all).
- *
- * # Safety
- * As `streamq_producer_push`.
- */
-enum streamq_result streamq_producer_push_timeout(struct streamq_producer *producer,
-                                                  const uint8_t *data,
-                                                  size_t len,
-                                                  int64_t timeout_ms,
-                                                  uint64_t *seq_out);
-
-/**
- * As `streamq_producer_push`, never waiting: a full `STREAMQ_POLICY_BLOCK` queue gives
- * `STREAMQ_RESULT_WOULD_BLOCK`.
- *
- * # Safety
- * As `streamq_producer_push`.
- */
-enum streamq_result streamq_producer_try_push(struct streamq_producer *producer,
-                                              const uint8_t *data,
-                                              size_t len,
-                                              uint64_t *seq_out);
-
-/**
  * Reserves room for a frame of `len` bytes and returns in `*data_out` where to write
- * them (zero copy: a camera SDK fills the ring directly). Publish with
- * `streamq_producer_commit` / `_commit_at`, or give the space back with `_abort`, on
- * the same thread. Until then this handle's lock is held: other threads' calls on the
- * handle wait, and this thread's other calls on it return `STREAMQ_RESULT_BUSY`.
- * Waits like `streamq_producer_push`. Failures: as push, plus `STREAMQ_RESULT_DROPPED` (drop
- * policies: the frame is counted as dropped, nothing to commit). `*data_out` is written
- * only on `STREAMQ_RESULT_OK` and stays valid until the commit or abort.
+ * them (zero copy: a camera SDK fills the ring directly). Publish it with
+ * `streamq_producer_commit`, or give the space back with `_abort`, on the same thread.
+ * `opts` (NULL: the defaults) is as for `streamq_producer_push`; its device timestamp,
+ * if any, is the one the commit gives the frame. Until the commit or abort this
+ * handle's lock is held: other threads' calls on the handle wait, and this thread's
+ * other calls on it return `STREAMQ_RESULT_BUSY`. Failures: as push, plus
+ * `STREAMQ_RESULT_DROPPED` (drop policies: the frame is counted as dropped, nothing to
+ * commit). `*data_out` is written only on `STREAMQ_RESULT_OK` and stays valid until the
+ * commit or abort.
  *
  * # Safety
- * `producer` must be a live handle, `data_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_producer_reserve(struct streamq_producer *producer,
                                              size_t len,
+                                             const struct streamq_push_options *opts,
                                              uint8_t **data_out);
 
 /**
- * Publishes this thread's reservation with the host clock as timestamp; `*seq_out`
- * (may be NULL) gets its sequence number. `STREAMQ_RESULT_NO_RESERVATION` if this thread has
- * none on this handle.
+ * Publishes this thread's reservation (timestamp: the reserve options' device
+ * timestamp, else the host clock's now); `*seq_out` (may be NULL) gets its sequence
+ * number. `STREAMQ_RESULT_NO_RESERVATION` if this thread has none on this handle.
  *
  * # Safety
- * `producer` must be a live handle, `seq_out` NULL or writable.
+ * The module contract.
  */
 enum streamq_result streamq_producer_commit(struct streamq_producer *producer, uint64_t *seq_out);
-
-/**
- * As `streamq_producer_commit` with a device timestamp in ns.
- *
- * # Safety
- * As `streamq_producer_commit`.
- */
-enum streamq_result streamq_producer_commit_at(struct streamq_producer *producer,
-                                               uint64_t timestamp_ns,
-                                               uint64_t *seq_out);
 
 /**
  * Discards this thread's reservation (no sequence number is used).
  * `STREAMQ_RESULT_NO_RESERVATION` if there is none.
  *
  * # Safety
- * `producer` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_producer_abort(struct streamq_producer *producer);
 
 /**
- * Ends the stream for every producer of the queue (later pushes: `STREAMQ_RESULT_CLOSED`); the
- * consumer drains what is queued. Aborts this thread's pending reservation. The handle
- * stays valid until `streamq_producer_free`; a second close returns `STREAMQ_RESULT_CLOSED`.
+ * Ends the stream: later pushes return `STREAMQ_RESULT_CLOSED`; a queue's consumer
+ * drains what is queued, a writer finishes the stream. Aborts this thread's pending
+ * reservation; waits for a reservation another thread holds on the handle. Returns
+ * `STREAMQ_RESULT_OK`, or `STREAMQ_RESULT_CLOSED` if the stream had already ended: this
+ * handle was closed before, or the other side ended it first (the queue's consumer
+ * closed or was freed; the stream's writer closed or was freed). The handle stays valid
+ * until `streamq_producer_free`.
  *
  * # Safety
- * `producer` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_producer_close(struct streamq_producer *producer);
+
+/**
+ * The stream's id in its capture (0, 1, … in the order the streams were added) into
+ * `*id_out`; `STREAMQ_RESULT_NOT_A_STREAM` for a bare queue's producer. Works after
+ * close.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_producer_stream_id(const struct streamq_producer *producer,
+                                               uint16_t *id_out);
+
+/**
+ * Highest sequence number of this stream known to be on stable storage, into
+ * `*seq_out`. `STREAMQ_RESULT_NOT_FOUND` while nothing of the stream is durable,
+ * `STREAMQ_RESULT_NOT_A_STREAM` for a bare queue's producer. Works after the stream's
+ * or the writer's close and after `streamq_writer_free` (the final value).
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_producer_durable_seq(const struct streamq_producer *producer,
+                                                 uint64_t *seq_out);
 
 /**
  * Largest frame (payload bytes) the queue accepts, into `*len_out`.
  *
  * # Safety
- * `producer` must be a live handle, `len_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_producer_max_frame_len(const struct streamq_producer *producer,
                                                    size_t *len_out);
 
 /**
- * A snapshot of the queue's counters.
+ * A snapshot of the queue's counters (`stats_out->struct_size` set by the caller).
+ * Works after close.
  *
  * # Safety
- * `producer` must be a live handle, `stats_out` writable.
+ * The module contract; `stats_out` as `sized.rs` describes outputs.
  */
 enum streamq_result streamq_producer_stats(const struct streamq_producer *producer,
                                            struct streamq_queue_stats *stats_out);
 
 /**
  * Blocks until the queue is not above high water (at once if it is not). `timeout_ms`:
- * negative for ever, 0 just checks. `STREAMQ_RESULT_TIMEOUT`, or `STREAMQ_RESULT_CLOSED` if the
- * consumer closed while waiting.
+ * negative for ever, 0 just checks. `interrupt` (may be NULL) cuts the wait short.
+ * Returns `STREAMQ_RESULT_TIMEOUT`, `STREAMQ_RESULT_INTERRUPTED`, or
+ * `STREAMQ_RESULT_CLOSED` if the other side of the queue is gone (consumer closed,
+ * writer closed). Works on every producer, queue or writer stream.
  *
  * # Safety
- * `producer` must be a live handle.
+ * The module contract; `interrupt` NULL or a live interrupt.
  */
 enum streamq_result streamq_producer_wait_below_low(const struct streamq_producer *producer,
-                                                    int64_t timeout_ms);
+                                                    int64_t timeout_ms,
+                                                    const struct streamq_interrupt *interrupt);
 
 /**
  * Whether the queue is above high water now, into `*above_out`.
  *
  * # Safety
- * `producer` must be a live handle, `above_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_producer_above_high_water(const struct streamq_producer *producer,
                                                       bool *above_out);
@@ -1587,11 +1916,11 @@ enum streamq_result streamq_producer_above_high_water(const struct streamq_produ
  * A descriptor (Linux eventfd) that polls readable after each water-mark transition,
  * for `poll`/`epoll` loops. After it polls readable, call
  * `streamq_producer_clear_water_mark_event`, then `streamq_producer_above_high_water`.
- * Owned by the queue: do not close it. Returns -1 if `producer` is NULL, busy, or the
- * platform has no eventfd.
+ * Owned by the queue (valid while this handle lives): do not close it. Returns -1 if
+ * `producer` is NULL, busy, or the platform has no eventfd.
  *
  * # Safety
- * `producer` must be NULL or a live handle.
+ * The module contract.
  */
 int32_t streamq_producer_water_mark_fd(const struct streamq_producer *producer);
 
@@ -1599,9 +1928,66 @@ int32_t streamq_producer_water_mark_fd(const struct streamq_producer *producer);
  * Resets the water-mark descriptor's readiness.
  *
  * # Safety
- * `producer` must be a live handle.
+ * The module contract.
  */
-enum streamq_result streamq_producer_clear_water_mark_event(struct streamq_producer *producer);
+enum streamq_result streamq_producer_clear_water_mark_event(const struct streamq_producer *producer);
+
+/**
+ * Fills `*config` (`struct_size` bytes: pass `sizeof *config`, or use
+ * `STREAMQ_QUEUE_CONFIG_INIT(config)`) with the defaults: 64 MiB, block for ever, water
+ * marks at 3/4 and 1/4, prefault, latency recorded, no callback.
+ *
+ * # Safety
+ * `config` is NULL or points to `struct_size` writable bytes aligned for the struct.
+ */
+enum streamq_result streamq_queue_config_init(struct streamq_queue_config *config,
+                                              size_t struct_size);
+
+/**
+ * Sets queue option `name` from its text, as the command line and Python take it:
+ * `capacity` ("256MiB"), `policy` ("drop-oldest"), `high_water` / `low_water` (a size,
+ * or "default"), `max_frames` (a number, or "none"), `block_timeout` ("500ms", or
+ * "none" for ever; whole milliseconds), `prefault` ("true" / "false"). An unknown name
+ * or unreadable value is `STREAMQ_RESULT_INVALID_ARGUMENT` (config unchanged; the
+ * message says why). The values are checked together when the queue is created.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_queue_config_set(struct streamq_queue_config *config,
+                                             const char *name,
+                                             const char *value);
+
+/**
+ * The canonical text of queue option `name` (the engine's `describe()`, e.g. "256MiB",
+ * "drop-oldest", "none") into `buf` (`len` bytes, NUL-terminated), its length into
+ * `*len_out` (may be NULL). A buffer too small: `STREAMQ_RESULT_BUFFER_TOO_SMALL` with
+ * `*len_out` written and `buf` untouched (`buf` may be NULL with `len` 0 to ask for the
+ * length).
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_queue_config_get(const struct streamq_queue_config *config,
+                                             const char *name,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *len_out);
+
+/**
+ * Creates a queue and returns its two ends, both to be freed with their `_free`.
+ *
+ * Frames pushed before anyone pops are kept (a queue starts paused).
+ * Returns `STREAMQ_RESULT_INVALID_ARGUMENT` for an inconsistent config (the message
+ * says which setting), `STREAMQ_RESULT_IO` if the ring cannot be allocated. Outputs are
+ * written only on `STREAMQ_RESULT_OK`.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_queue_create(const struct streamq_queue_config *config,
+                                         struct streamq_producer **producer_out,
+                                         struct streamq_consumer **consumer_out);
 
 /**
  * Opens one capture file (memory-mapped, read-only), positioned at its first frame in
@@ -1610,7 +1996,7 @@ enum streamq_result streamq_producer_clear_water_mark_event(struct streamq_produ
  * `STREAMQ_RESULT_UNSUPPORTED` (format version).
  *
  * # Safety
- * `path` must be a NUL-terminated string; `reader_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_open(const char *path, struct streamq_reader **reader_out);
 
@@ -1618,7 +2004,7 @@ enum streamq_result streamq_reader_open(const char *path, struct streamq_reader 
  * Opens a capture split into `count` segment files, given in order, read as one.
  *
  * # Safety
- * `paths` must point to `count` NUL-terminated strings; `reader_out` writable.
+ * The module contract; `paths` points to `count` NUL-terminated strings.
  */
 enum streamq_result streamq_reader_open_segments(const char *const *paths,
                                                  size_t count,
@@ -1628,8 +2014,7 @@ enum streamq_result streamq_reader_open_segments(const char *const *paths,
  * Frees a reader. NULL is a no-op.
  *
  * # Safety
- * `reader` must be NULL or a handle from `streamq_reader_open*` not freed yet, and no
- * other thread may be using it.
+ * The module contract; no other thread may be using the handle.
  */
 void streamq_reader_free(struct streamq_reader *reader);
 
@@ -1637,7 +2022,7 @@ void streamq_reader_free(struct streamq_reader *reader);
  * Facts about the capture.
  *
  * # Safety
- * `reader` must be a live handle; `info_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_get_info(const struct streamq_reader *reader,
                                             struct streamq_reader_info *info_out);
@@ -1647,7 +2032,7 @@ enum streamq_result streamq_reader_get_info(const struct streamq_reader *reader,
  * `STREAMQ_RESULT_NOT_FOUND` past the end.
  *
  * # Safety
- * `reader` must be a live handle; `info_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_stream(const struct streamq_reader *reader,
                                           size_t index,
@@ -1658,7 +2043,7 @@ enum streamq_result streamq_reader_stream(const struct streamq_reader *reader,
  * reader (valid until `streamq_reader_free`). `STREAMQ_RESULT_NOT_FOUND` past the end.
  *
  * # Safety
- * `reader` must be a live handle; `kv_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_stream_metadata(const struct streamq_reader *reader,
                                                    size_t index,
@@ -1668,24 +2053,25 @@ enum streamq_result streamq_reader_stream_metadata(const struct streamq_reader *
 /**
  * The next frame, in place: `frame_out->data` points into the memory map (or, for a
  * compressed frame, a buffer owned by the reader) and is valid until the next call on
- * this reader or `streamq_reader_free`. Returns `STREAMQ_RESULT_END_OF_STREAM` after the last
- * frame, `STREAMQ_RESULT_CORRUPT` for a damaged frame (skipped: the next call continues after
- * it), `STREAMQ_RESULT_UNSUPPORTED` for an unknown encoding (skipped too).
+ * this reader or `streamq_reader_free`. Returns `STREAMQ_RESULT_END_OF_STREAM` after the
+ * last frame, `STREAMQ_RESULT_CORRUPT` for a damaged frame (skipped: the next call
+ * continues after it), `STREAMQ_RESULT_UNSUPPORTED` for an unknown encoding (skipped
+ * too).
  *
  * # Safety
- * `reader` must be a live handle; `frame_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_next(struct streamq_reader *reader,
                                         struct streamq_reader_frame *frame_out);
 
 /**
  * The next frame, copied into `buf` (`len` bytes; `frame_out->data` = `buf`). If it does
- * not fit: `STREAMQ_RESULT_BUFFER_TOO_SMALL`, `*frame_out` written with `data` = NULL and `len`
- * = the size needed, and the frame stays next. Otherwise as `streamq_reader_next`.
+ * not fit: `STREAMQ_RESULT_BUFFER_TOO_SMALL`, `*frame_out` written with `data` = NULL and
+ * `len` = the size needed, and the frame stays next. Otherwise as
+ * `streamq_reader_next`.
  *
  * # Safety
- * `reader` must be a live handle; `buf` `len` writable bytes (NULL if 0); `frame_out`
- * writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_next_into(struct streamq_reader *reader,
                                              uint8_t *buf,
@@ -1696,7 +2082,7 @@ enum streamq_result streamq_reader_next_into(struct streamq_reader *reader,
  * Restarts iteration over all frames in file order (the order at open).
  *
  * # Safety
- * `reader` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_reader_iter_file(struct streamq_reader *reader);
 
@@ -1705,7 +2091,7 @@ enum streamq_result streamq_reader_iter_file(struct streamq_reader *reader);
  * then file order).
  *
  * # Safety
- * `reader` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_reader_iter_time(struct streamq_reader *reader);
 
@@ -1714,17 +2100,18 @@ enum streamq_result streamq_reader_iter_time(struct streamq_reader *reader);
  * unknown stream id (the cursor is unchanged).
  *
  * # Safety
- * `reader` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_reader_iter_stream(struct streamq_reader *reader, uint16_t stream_id);
 
 /**
  * Positions on stream `stream_id` at its first frame with sequence >= `seq`; the
- * following `streamq_reader_next` calls read that stream onwards. `STREAMQ_RESULT_NOT_FOUND`
- * for an unknown stream id. Seeking past the end gives `STREAMQ_RESULT_END_OF_STREAM` on next.
+ * following `streamq_reader_next` calls read that stream onwards.
+ * `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id. Seeking past the end gives
+ * `STREAMQ_RESULT_END_OF_STREAM` on next.
  *
  * # Safety
- * `reader` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_reader_seek_seq(struct streamq_reader *reader,
                                             uint16_t stream_id,
@@ -1732,23 +2119,23 @@ enum streamq_result streamq_reader_seek_seq(struct streamq_reader *reader,
 
 /**
  * Positions at the first frame (all streams, time order) with device timestamp >=
- * `timestamp_ns`; the following `streamq_reader_next` calls continue in time order.
+ * `device_ts_ns`; the following `streamq_reader_next` calls continue in time order.
  *
  * # Safety
- * `reader` must be a live handle.
+ * The module contract.
  */
-enum streamq_result streamq_reader_seek_time(struct streamq_reader *reader, uint64_t timestamp_ns);
+enum streamq_result streamq_reader_seek_time(struct streamq_reader *reader, uint64_t device_ts_ns);
 
 /**
  * Positions on stream `stream_id` at its first frame with device timestamp >=
- * `timestamp_ns`. `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
+ * `device_ts_ns`. `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
  *
  * # Safety
- * `reader` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_reader_seek_stream_time(struct streamq_reader *reader,
                                                     uint16_t stream_id,
-                                                    uint64_t timestamp_ns);
+                                                    uint64_t device_ts_ns);
 
 /**
  * Checks every record: CRCs, zstd frames, sequence continuity. `STREAMQ_RESULT_OK` means the
@@ -1756,7 +2143,7 @@ enum streamq_result streamq_reader_seek_stream_time(struct streamq_reader *reade
  * available (`streamq_reader_verify_stream`, `_verify_error`) until the next verify.
  *
  * # Safety
- * `reader` must be a live handle; `report_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_verify(struct streamq_reader *reader,
                                           struct streamq_verify_report *report_out);
@@ -1766,7 +2153,7 @@ enum streamq_result streamq_reader_verify(struct streamq_reader *reader,
  * before any verify or past the end.
  *
  * # Safety
- * `reader` must be a live handle; `out_stream` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_verify_stream(const struct streamq_reader *reader,
                                                  size_t index,
@@ -1777,7 +2164,7 @@ enum streamq_result streamq_reader_verify_stream(const struct streamq_reader *re
  * until the next verify or free), or NULL if there is no such message.
  *
  * # Safety
- * `reader` must be NULL or a live handle.
+ * The module contract.
  */
 const char *streamq_reader_verify_error(const struct streamq_reader *reader, size_t index);
 
@@ -1786,7 +2173,7 @@ const char *streamq_reader_verify_error(const struct streamq_reader *reader, siz
  * gathers them: one pass over its record list).
  *
  * # Safety
- * `reader` must be a live handle; `count_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_gap_count(const struct streamq_reader *reader,
                                              size_t *count_out);
@@ -1797,7 +2184,7 @@ enum streamq_result streamq_reader_gap_count(const struct streamq_reader *reader
  * Does not move the frame cursor.
  *
  * # Safety
- * `reader` must be a live handle; `gap_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_gap(const struct streamq_reader *reader,
                                        size_t index,
@@ -1808,7 +2195,7 @@ enum streamq_result streamq_reader_gap(const struct streamq_reader *reader,
  * `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
  *
  * # Safety
- * `reader` must be a live handle; `count_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_stream_gap_count(const struct streamq_reader *reader,
                                                     uint16_t stream_id,
@@ -1821,7 +2208,7 @@ enum streamq_result streamq_reader_stream_gap_count(const struct streamq_reader 
  * Does not move the frame cursor.
  *
  * # Safety
- * `reader` must be a live handle; `gap_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_reader_stream_gap(const struct streamq_reader *reader,
                                               uint16_t stream_id,
@@ -1834,9 +2221,30 @@ enum streamq_result streamq_reader_stream_gap(const struct streamq_reader *reade
  * or writer meanwhile. `*report_out` may be NULL.
  *
  * # Safety
- * `path` must be a NUL-terminated string; `report_out` NULL or writable.
+ * The module contract.
  */
 enum streamq_result streamq_recover(const char *path, struct streamq_recover_report *report_out);
+
+/**
+ * The final report after `streamq_writer_close` (whether it succeeded or not), a live
+ * snapshot before it.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_writer_get_report(const struct streamq_writer *writer,
+                                              struct streamq_writer_report *report_out);
+
+/**
+ * Figures of stream `index` (its id; 0 ≤ index < report.streams), final after close,
+ * live before. `STREAMQ_RESULT_NOT_FOUND` for an unknown index.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_writer_stream_report(const struct streamq_writer *writer,
+                                                 size_t index,
+                                                 struct streamq_stream_report *report_out);
 
 /**
  * Static text describing a result code; unknown codes give "unknown streamq result
@@ -1858,6 +2266,45 @@ const char *streamq_result_str(int32_t code);
 size_t streamq_last_error(char *buf, size_t len);
 
 /**
+ * Fills `*config` (`struct_size` bytes: pass `sizeof *config`, or use
+ * `STREAMQ_STREAM_CONFIG_INIT(config)`) with the defaults: no name,
+ * "application/octet-stream", no metadata, a 256 MiB blocking queue.
+ *
+ * # Safety
+ * `config` is NULL or points to `struct_size` writable bytes aligned for the struct.
+ */
+enum streamq_result streamq_stream_config_init(struct streamq_stream_config *config,
+                                               size_t struct_size);
+
+/**
+ * Sets stream option `name` from its text: the queue options of
+ * `streamq_queue_config_set` (`capacity`, `policy`, `high_water`, `low_water`,
+ * `max_frames`, `block_timeout`, `prefault`), applied to `config->queue`. `name` and
+ * `media_type` are pointers: assign those fields. Errors as
+ * `streamq_queue_config_set`.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_stream_config_set(struct streamq_stream_config *config,
+                                              const char *name,
+                                              const char *value);
+
+/**
+ * The canonical text of stream option `name` (`name`, `media_type` and the queue
+ * options, as the engine's `describe()` prints them) into `buf`; as
+ * `streamq_queue_config_get`.
+ *
+ * # Safety
+ * The module contract.
+ */
+enum streamq_result streamq_stream_config_get(const struct streamq_stream_config *config,
+                                              const char *name,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *len_out);
+
+/**
  * `MAJOR * 10000 + MINOR * 100 + PATCH` of the library that is running; compare with
  * `STREAMQ_VERSION_NUMBER` from the header the program was built against.
  */
@@ -1869,55 +2316,45 @@ uint32_t streamq_version_number(void);
 const char *streamq_version(void);
 
 /**
- * Defaults: no path, capture file, no compression, fsync on close, 8 MiB writes, 2
- * writes in flight, no preallocation, no segments, no callbacks, no sink callback.
- */
-struct streamq_writer_config streamq_writer_config_default(void);
-
-/**
- * Defaults: no name, "application/octet-stream", a 256 MiB blocking queue.
- */
-struct streamq_stream_config streamq_stream_config_default(void);
-
-/**
  * Opens the sink (creating the file) and starts the writer thread.
  *
- * Returns `STREAMQ_RESULT_INVALID_ARGUMENT` (bad setting; see `streamq_last_error`),
- * `STREAMQ_RESULT_IO` (cannot create the file), `STREAMQ_RESULT_NULL_POINTER`. `*writer_out` is
- * written only on `STREAMQ_RESULT_OK`.
+ * Returns `STREAMQ_RESULT_INVALID_ARGUMENT` (a bad or inapplicable setting; the
+ * engine's message is in `streamq_last_error`, e.g. "compression applies to the
+ * capture_file sink only (this writer's sink is directory)"), `STREAMQ_RESULT_IO`
+ * (cannot create the file), `STREAMQ_RESULT_NULL_POINTER`. `*writer_out` is written
+ * only on `STREAMQ_RESULT_OK`.
  *
  * # Safety
- * `config` must point to a valid config whose strings and arrays are valid for the
- * call; `writer_out` must be writable.
+ * The module contract.
  */
 enum streamq_result streamq_writer_create(const struct streamq_writer_config *config,
                                           struct streamq_writer **writer_out);
 
 /**
  * Closes the writer if it is still open (as `streamq_writer_close`, discarding the
- * report) and frees it. NULL is a no-op. Stream handles stay valid (pushes then return
- * `STREAMQ_RESULT_CLOSED`) until their own `streamq_stream_free`.
+ * result) and frees the handle. NULL is a no-op. Stream producers stay valid (pushes
+ * then return `STREAMQ_RESULT_CLOSED`) until their own `streamq_producer_free`.
  *
  * # Safety
- * `writer` must be NULL or a handle from `streamq_writer_create` not freed yet, and no
- * other thread may be using it.
+ * The module contract; no other thread may be using the handle.
  */
 void streamq_writer_free(struct streamq_writer *writer);
 
 /**
- * Adds a stream and returns its producer handle (free it with `streamq_stream_free`).
- * Works before and during recording; stream ids are given in order (0, 1, …).
- * Returns `STREAMQ_RESULT_CLOSED` after close, `STREAMQ_RESULT_FAILED`/`STREAMQ_RESULT_IO` after a writer
- * failure, `STREAMQ_RESULT_INVALID_ARGUMENT` for a bad queue config, `STREAMQ_RESULT_LIMIT` past
- * 65 535 streams.
+ * Adds a stream and returns its producer — the same `streamq_producer` a queue gives
+ * (free it with `streamq_producer_free`). Works before and during recording; stream ids
+ * are given in order (0, 1, …; `streamq_producer_stream_id`). Returns
+ * `STREAMQ_RESULT_CLOSED` after close, the writer's error (`STREAMQ_RESULT_IO`,
+ * `STREAMQ_RESULT_FAILED` …) after a failure, `STREAMQ_RESULT_INVALID_ARGUMENT` for a
+ * bad stream config or a name already used in this writer, `STREAMQ_RESULT_LIMIT` past
+ * `max_streams`.
  *
  * # Safety
- * `writer` must be a live handle; `config` a valid stream config whose strings and
- * arrays are valid for the call; `stream_out` writable.
+ * The module contract.
  */
 enum streamq_result streamq_writer_add_stream(struct streamq_writer *writer,
                                               const struct streamq_stream_config *config,
-                                              struct streamq_stream **stream_out);
+                                              struct streamq_producer **producer_out);
 
 /**
  * Blocks until every frame pushed so far on every stream is written — and synced,
@@ -1926,192 +2363,73 @@ enum streamq_result streamq_writer_add_stream(struct streamq_writer *writer,
  * `STREAMQ_RESULT_CLOSED` after close.
  *
  * # Safety
- * `writer` must be a live handle.
+ * The module contract.
  */
 enum streamq_result streamq_writer_flush(struct streamq_writer *writer);
 
 /**
  * Ends every stream, waits until everything accepted is written, writes the trailer,
- * syncs, stops the threads. Returns `STREAMQ_RESULT_OK` with `*report_out` (may be NULL)
- * filled, or the writer's first error (`STREAMQ_RESULT_IO`, `STREAMQ_RESULT_FAILED` …) — the file is
- * then valid up to its last complete record, and `streamq_writer_get_report` gives what was
- * written, dropped and lost. The handle stays valid until `streamq_writer_free`; a
- * second close returns `STREAMQ_RESULT_CLOSED`.
+ * syncs, stops the threads. Returns `STREAMQ_RESULT_OK` with `*report_out` (may be
+ * NULL; `struct_size` set by the caller) filled, or the writer's first error
+ * (`STREAMQ_RESULT_IO`, `STREAMQ_RESULT_FAILED` …) — the file is then valid up to its
+ * last complete record, and `streamq_writer_get_report` gives what was written, dropped
+ * and lost. Idempotent: a later call (from any thread) returns the first call's result
+ * and report again.
  *
  * # Safety
- * `writer` must be a live handle; `report_out` NULL or writable.
+ * The module contract.
  */
 enum streamq_result streamq_writer_close(struct streamq_writer *writer,
                                          struct streamq_writer_report *report_out);
 
 /**
- * The final report after `streamq_writer_close` (whether it succeeded or not), a live
- * snapshot before it.
+ * Fills `*config` (`struct_size` bytes: pass `sizeof *config`, or use
+ * `STREAMQ_WRITER_CONFIG_INIT(config)`) with the defaults: no path, capture file, no
+ * compression, fsync on close, 8 MiB writes, 2 writes in flight, O_DIRECT, no
+ * preallocation, no segments, no callbacks, no sink callback, no rate limit.
  *
  * # Safety
- * `writer` must be a live handle; `report_out` writable.
+ * `config` is NULL or points to `struct_size` writable bytes aligned for the struct.
  */
-enum streamq_result streamq_writer_get_report(const struct streamq_writer *writer,
-                                              struct streamq_writer_report *report_out);
+enum streamq_result streamq_writer_config_init(struct streamq_writer_config *config,
+                                               size_t struct_size);
 
 /**
- * Figures of stream `index` (its id; 0 ≤ index < report.streams), final after close,
- * live before. `STREAMQ_RESULT_NOT_FOUND` for an unknown index.
+ * Sets writer option `name` from its text, exactly as the command line and Python take
+ * it: `sink` ("capture_file", "directory", "callback"), `compression` ("none", "zstd",
+ * "zstd:3"), `compress_workers`, `raw_when_behind` ("true"/"false"), `io_workers`,
+ * `writes_in_flight`, `max_write_bytes` ("8MiB"), `max_write_rate` ("100MB", "none"),
+ * `fsync` ("close", "always", "every:64MiB", "every:20ms"), `preallocate`,
+ * `direct_io`, `segment_bytes` ("1GiB", "none"), `segment_duration` ("10m", "none"),
+ * `index_interval`, `max_streams`, `linger` ("1ms"). Durations are held in whole
+ * milliseconds. `path` and `metadata` are pointers: assign those fields. An unknown
+ * name, an unreadable value, or an option the caller's (older) struct has no field for
+ * is `STREAMQ_RESULT_INVALID_ARGUMENT` with the config unchanged. Values are checked
+ * together by `streamq_writer_create`.
  *
  * # Safety
- * `writer` must be a live handle; `report_out` writable.
+ * The module contract.
  */
-enum streamq_result streamq_writer_stream_report(const struct streamq_writer *writer,
-                                                 size_t index,
-                                                 struct streamq_stream_report *report_out);
+enum streamq_result streamq_writer_config_set(struct streamq_writer_config *config,
+                                              const char *name,
+                                              const char *value);
 
 /**
- * Highest sequence number of stream `stream_id` known to be on stable storage, into
- * `*seq_out`. `STREAMQ_RESULT_NOT_FOUND` if nothing of that stream is durable yet (or no such
- * stream). Works after close (final value).
+ * The canonical text of writer option `name` as the engine prints it (its
+ * `describe()`: "zstd:3", "every:64MiB", "8MiB", "none" …; also `path`) into `buf`
+ * (`len` bytes, NUL-terminated) and its length into `*len_out` (may be NULL). A buffer
+ * too small: `STREAMQ_RESULT_BUFFER_TOO_SMALL` with `*len_out` written and `buf`
+ * untouched (`buf` may be NULL with `len` 0 to ask for the length). A config the engine
+ * cannot describe (an enum field out of range) is `STREAMQ_RESULT_INVALID_ARGUMENT`.
  *
  * # Safety
- * `writer` must be a live handle; `seq_out` writable.
+ * The module contract.
  */
-enum streamq_result streamq_writer_durable_seq(const struct streamq_writer *writer,
-                                               uint16_t stream_id,
-                                               uint64_t *seq_out);
-
-/**
- * Frees a stream handle (ending the stream: the writer finishes it once drained). NULL
- * is a no-op.
- *
- * # Safety
- * `stream` must be NULL or a handle from `streamq_writer_add_stream` not freed yet, and
- * no other thread may be using it.
- */
-void streamq_stream_free(struct streamq_stream *stream);
-
-/**
- * The stream's id in the capture, into `*id_out`.
- *
- * # Safety
- * `stream` must be a live handle; `id_out` writable.
- */
-enum streamq_result streamq_stream_id(const struct streamq_stream *stream, uint16_t *id_out);
-
-/**
- * Copies a frame into the stream's queue; as `streamq_producer_push` (including
- * `STREAMQ_RESULT_DROPPED` with `*seq_out` written). After a writer failure: `STREAMQ_RESULT_FAILED`;
- * after close: `STREAMQ_RESULT_CLOSED`.
- *
- * # Safety
- * `stream` must be a live handle; `data` `len` readable bytes (NULL if 0); `seq_out`
- * NULL or writable.
- */
-enum streamq_result streamq_stream_push(struct streamq_stream *stream,
-                                        const uint8_t *data,
-                                        size_t len,
-                                        uint64_t *seq_out);
-
-/**
- * As `streamq_stream_push` with a device timestamp in ns (used to merge streams in time
- * order when reading).
- *
- * # Safety
- * As `streamq_stream_push`.
- */
-enum streamq_result streamq_stream_push_at(struct streamq_stream *stream,
-                                           const uint8_t *data,
-                                           size_t len,
-                                           uint64_t timestamp_ns,
-                                           uint64_t *seq_out);
-
-/**
- * As `streamq_stream_push`, waiting at most `timeout_ms` for room (negative: for ever;
- * 0: not at all).
- *
- * # Safety
- * As `streamq_stream_push`.
- */
-enum streamq_result streamq_stream_push_timeout(struct streamq_stream *stream,
-                                                const uint8_t *data,
-                                                size_t len,
-                                                int64_t timeout_ms,
-                                                uint64_t *seq_out);
-
-/**
- * As `streamq_stream_push`, never waiting (`STREAMQ_RESULT_WOULD_BLOCK` when full).
- *
- * # Safety
- * As `streamq_stream_push`.
- */
-enum streamq_result streamq_stream_try_push(struct streamq_stream *stream,
-                                            const uint8_t *data,
-                                            size_t len,
-                                            uint64_t *seq_out);
-
-/**
- * Reserves `len` bytes in the stream's ring for a frame filled in place (a camera SDK
- * writes straight into it); `*data_out` is where. Publish with `streamq_stream_commit`
- * / `_commit_at`, or `_abort`, on the same thread. As `streamq_producer_reserve`.
- *
- * # Safety
- * `stream` must be a live handle; `data_out` writable.
- */
-enum streamq_result streamq_stream_reserve(struct streamq_stream *stream,
-                                           size_t len,
-                                           uint8_t **data_out);
-
-/**
- * Publishes this thread's reservation (host clock timestamp); `*seq_out` (may be NULL)
- * gets its sequence number. `STREAMQ_RESULT_NO_RESERVATION` if there is none.
- *
- * # Safety
- * `stream` must be a live handle; `seq_out` NULL or writable.
- */
-enum streamq_result streamq_stream_commit(struct streamq_stream *stream, uint64_t *seq_out);
-
-/**
- * As `streamq_stream_commit` with a device timestamp in ns.
- *
- * # Safety
- * As `streamq_stream_commit`.
- */
-enum streamq_result streamq_stream_commit_at(struct streamq_stream *stream,
-                                             uint64_t timestamp_ns,
-                                             uint64_t *seq_out);
-
-/**
- * Discards this thread's reservation. `STREAMQ_RESULT_NO_RESERVATION` if there is none.
- *
- * # Safety
- * `stream` must be a live handle.
- */
-enum streamq_result streamq_stream_abort(struct streamq_stream *stream);
-
-/**
- * Ends this stream (the writer finishes it once drained); later pushes return
- * `STREAMQ_RESULT_CLOSED`. The handle stays valid until `streamq_stream_free`; a second close
- * returns `STREAMQ_RESULT_CLOSED`.
- *
- * # Safety
- * `stream` must be a live handle.
- */
-enum streamq_result streamq_stream_close(struct streamq_stream *stream);
-
-/**
- * The stream's queue counters.
- *
- * # Safety
- * `stream` must be a live handle; `stats_out` writable.
- */
-enum streamq_result streamq_stream_stats(const struct streamq_stream *stream,
-                                         struct streamq_queue_stats *stats_out);
-
-/**
- * Largest frame (payload bytes) the stream accepts, into `*len_out`.
- *
- * # Safety
- * `stream` must be a live handle; `len_out` writable.
- */
-enum streamq_result streamq_stream_max_frame_len(const struct streamq_stream *stream,
-                                                 size_t *len_out);
+enum streamq_result streamq_writer_config_get(const struct streamq_writer_config *config,
+                                              const char *name,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *len_out);
 
 #ifdef __cplusplus
 }  // extern "C"

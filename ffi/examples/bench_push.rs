@@ -26,6 +26,7 @@ fn main() {
                 Ok(batch) => bytes += batch.payload_bytes(),
                 Err(PopTimeoutError::Disconnected) => break bytes,
                 Err(PopTimeoutError::Timeout) => continue,
+                Err(e) => panic!("consumer: {e}"),
             }
         }
     });

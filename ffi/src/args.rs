@@ -147,12 +147,12 @@ pub(crate) fn cstring_lossy(s: &str) -> CString {
 /// `p` must be NULL (with `len` 0) or point to `len` valid `streamq_kv`, each holding two
 /// NUL-terminated strings.
 pub(crate) unsafe fn kv_list(
-    p: *const crate::writer::streamq_kv,
+    p: *const crate::writer_config::streamq_kv,
     len: usize,
     what: &str,
 ) -> Res<Vec<(String, String)>> {
     check_len(
-        len.saturating_mul(std::mem::size_of::<crate::writer::streamq_kv>()),
+        len.saturating_mul(std::mem::size_of::<crate::writer_config::streamq_kv>()),
         what,
     )?;
     if len == 0 {

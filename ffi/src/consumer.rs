@@ -1,19 +1,39 @@
-//! The consumer end of a queue: pop into a caller's buffer, peek in place, batches.
+//! `streamq_consumer`, the consumer end of a queue: pop into a caller's buffer, peek in
+//! place, batches.
+//!
+//! Frames peeked in place borrow the engine's `Consumer` (a `Batch<'_>`) across C calls;
+//! the consumer is therefore kept behind a raw pointer owned by the handle, and the
+//! batch is given a `'static` lifetime that `Drop for State` makes true (the batch is
+//! dropped first). The engine offers an owning reader cursor but no owning batch; one
+//! would remove this.
+//!
+//! Contract of the exports here (the `SAFETY` comments refer to it): a consumer argument
+//! is NULL or a live `streamq_consumer*` from `streamq_queue_create`, not freed; `buf` is
+//! NULL or `len` writable bytes nobody else accesses during the call; output structs are
+//! NULL or as `sized.rs` describes outputs (`struct_size` set by the caller; an array's
+//! element size is its first element's `struct_size`); other outputs NULL or valid for a
+//! write of their type.
 
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
 
-use streamq_core::{Batch, Consumer, FrameInfo, PopTimeoutError, TryPopError};
+use streamq_core::{Batch, Consumer, FrameInfo};
 
-use crate::args::{Timeout, bytes_mut, check_len, handle, out, write};
+use crate::args::{Timeout, bytes_mut, handle, out, write};
 use crate::panic::{call, call_or};
 use crate::result::{Res, err, streamq_result};
+use crate::sized::{Output, OutputArray, versioned};
 use crate::stats::streamq_queue_stats;
 
-/// A frame handed out by the consumer: where its bytes are and its metadata.
+/// A frame handed out by the consumer: where its bytes are and its metadata. An output:
+/// set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct streamq_frame {
+    /// `sizeof(streamq_frame)` as the caller's header declares it, set by the caller
+    /// (`STREAMQ_OUTPUT_INIT`); in `streamq_consumer_pop_batch`'s array, element 0's is
+    /// the element size.
+    pub struct_size: usize,
     /// The bytes: in the caller's buffer (pop) or in the ring (peek). NULL when the call
     /// returned `STREAMQ_RESULT_BUFFER_TOO_SMALL`.
     pub data: *const u8,
@@ -21,19 +41,23 @@ pub struct streamq_frame {
     pub len: usize,
     /// Sequence number; a jump means frames were dropped (see the stats).
     pub seq: u64,
-    /// Device timestamp in ns (caller-supplied, or the host time of the push).
-    pub timestamp_ns: u64,
+    /// Device timestamp in ns (given in the push options, else the host time of the
+    /// push).
+    pub device_ts_ns: u64,
     /// Host CLOCK_MONOTONIC time of the push, in ns.
-    pub host_time_ns: u64,
+    pub host_ts_ns: u64,
 }
+
+versioned!(streamq_frame);
 
 fn frame(info: FrameInfo, data: *const u8, len: usize) -> streamq_frame {
     streamq_frame {
+        struct_size: size_of::<streamq_frame>(),
         data,
         len,
         seq: info.seq,
-        timestamp_ns: info.timestamp_ns,
-        host_time_ns: info.host_time_ns,
+        device_ts_ns: info.device_ts_ns,
+        host_ts_ns: info.host_ts_ns,
     }
 }
 
@@ -42,10 +66,15 @@ fn frame(info: FrameInfo, data: *const u8, len: usize) -> streamq_frame {
 /// Thread safety: may move between threads; calls from several threads are serialised by
 /// an internal lock (a blocking pop holds it while it waits, so use one consuming thread,
 /// or timeouts). Underneath: a `Box` holding the engine's consumer (which shares an `Arc`
-/// with the producers). Frames obtained by peek stay claimed — their ring space is not
-/// reused — until `streamq_consumer_release`. Freeing the handle (or
-/// `streamq_consumer_close`) makes every later push return `STREAMQ_RESULT_CLOSED` and wakes
-/// blocked producers.
+/// with the producer). Frames obtained by peek stay claimed — their ring space is not
+/// reused — until `streamq_consumer_release`.
+///
+/// Lifetime: `streamq_consumer_close` (or freeing the handle) makes every later push
+/// return `STREAMQ_RESULT_CLOSED` and wakes blocked producers; frames still queued are
+/// counted as discarded. A closed handle stays valid until `streamq_consumer_free`: pop,
+/// pop_batch, peek, peek_batch, batch_frame, release and close return
+/// `STREAMQ_RESULT_CLOSED`, stats keep working. Once the producer is closed or freed the
+/// consumer drains what is queued, then its pops return `STREAMQ_RESULT_END_OF_STREAM`.
 pub struct streamq_consumer {
     state: Mutex<State>,
 }
@@ -128,17 +157,10 @@ impl State {
         // freeing the consumer; while it lives the consumer is reached only through it.
         let c: &'static mut Consumer = unsafe { &mut *self.consumer.as_ptr() };
         let batch = match t {
-            Timeout::NoWait => c.try_peek_batch(max_frames, max_bytes).map_err(|e| match e {
-                TryPopError::Empty => crate::result::Error::new(streamq_result::Empty, "queue is empty"),
-                TryPopError::Disconnected => {
-                    crate::result::Error::new(streamq_result::EndOfStream, "end of stream")
-                }
-            }),
-            Timeout::For(d) => c
-                .peek_batch_timeout(max_frames, max_bytes, Some(d))
-                .map_err(pop_err),
-            Timeout::Forever => c.peek_batch_timeout(max_frames, max_bytes, None).map_err(pop_err),
-        }?;
+            Timeout::NoWait => c.try_peek_batch(max_frames, max_bytes)?,
+            Timeout::For(d) => c.peek_batch_timeout(max_frames, max_bytes, Some(d))?,
+            Timeout::Forever => c.peek_batch_timeout(max_frames, max_bytes, None)?,
+        };
         self.held = Some(Held { batch, next: 0 });
         Ok(())
     }
@@ -154,31 +176,24 @@ impl State {
     }
 }
 
-fn pop_err(e: PopTimeoutError) -> crate::result::Error {
-    match e {
-        PopTimeoutError::Timeout => {
-            crate::result::Error::new(streamq_result::Timeout, "no frame before the timeout")
-        }
-        PopTimeoutError::Disconnected => {
-            crate::result::Error::new(streamq_result::EndOfStream, "end of stream")
-        }
-    }
-}
-
-/// Frees the consumer end (closing it: pushes then return `STREAMQ_RESULT_CLOSED`, frames still
-/// queued are counted as discarded). NULL is a no-op.
+/// Frees the consumer end (closing it if it is open). NULL is a no-op.
 ///
 /// # Safety
-/// `consumer` must be NULL or a handle from `streamq_queue_create` not freed yet, and no
-/// other thread may be using it.
+/// The module contract; no other thread may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_free(consumer: *mut streamq_consumer) {
     call_or("streamq_consumer_free", (), || {
         if !consumer.is_null() {
-            // SAFETY: created by Box::into_raw in streamq_queue_create, freed once.
+            // SAFETY: created by Box::into_raw in streamq_queue_create, freed once
+            // (contract).
             drop(unsafe { Box::from_raw(consumer) });
         }
     })
+}
+
+/// A consumer timeout: negative waits for ever, 0 does not wait, else at most that long.
+fn timeout(ms: i64) -> Timeout {
+    crate::args::timeout_ms(ms)
 }
 
 /// Takes the oldest frame, copying it into `buf` (`len` bytes). `timeout_ms`: negative
@@ -186,13 +201,13 @@ pub unsafe extern "C" fn streamq_consumer_free(consumer: *mut streamq_consumer) 
 ///
 /// Returns `STREAMQ_RESULT_OK` (`*frame_out` describes the frame, `data` = `buf`),
 /// `STREAMQ_RESULT_BUFFER_TOO_SMALL` (nothing consumed; `*frame_out` is written with
-/// `data` = NULL and `len` = the size needed; the frame stays next), `STREAMQ_RESULT_EMPTY`
-/// (timeout 0), `STREAMQ_RESULT_TIMEOUT`, `STREAMQ_RESULT_END_OF_STREAM`, `STREAMQ_RESULT_CLOSED`.
-/// `buf` may be NULL when `len` is 0.
+/// `data` = NULL and `len` = the size needed; the frame stays next),
+/// `STREAMQ_RESULT_EMPTY` (timeout 0), `STREAMQ_RESULT_TIMEOUT`,
+/// `STREAMQ_RESULT_END_OF_STREAM`, `STREAMQ_RESULT_CLOSED`. `buf` may be NULL when `len`
+/// is 0.
 ///
 /// # Safety
-/// `consumer` must be a live handle, `buf` NULL or `len` writable bytes, `frame_out`
-/// writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_pop(
     consumer: *mut streamq_consumer,
@@ -202,13 +217,14 @@ pub unsafe extern "C" fn streamq_consumer_pop(
     frame_out: *mut streamq_frame,
 ) -> streamq_result {
     call("streamq_consumer_pop", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
-        out(frame_out, "frame_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(frame_out, "frame_out") }?;
+        // SAFETY: the module contract.
         let buf = unsafe { bytes_mut(buf, len, "buf") }?;
         let mut s = c.lock();
-        s.claim(1, 0, crate::args::timeout_ms(timeout_ms))?;
+        s.claim(1, 0, timeout(timeout_ms))?;
         let Some(h) = s.held.as_ref() else {
             return err(streamq_result::Empty, "queue is empty");
         };
@@ -217,16 +233,15 @@ pub unsafe extern "C" fn streamq_consumer_pop(
         };
         let n = data.len();
         if n > buf.len() {
-            // SAFETY: checked non-NULL (documented: written on BUFFER_TOO_SMALL).
-            unsafe { write(frame_out, frame(info, std::ptr::null(), n)) };
+            // Documented: written with STREAMQ_RESULT_BUFFER_TOO_SMALL.
+            o.write(frame(info, std::ptr::null(), n));
             return err(
                 streamq_result::BufferTooSmall,
                 format!("frame {} needs {n} bytes, the buffer has {}", info.seq, buf.len()),
             );
         }
         buf[..n].copy_from_slice(data);
-        // SAFETY: checked non-NULL.
-        unsafe { write(frame_out, frame(info, buf.as_ptr(), n)) };
+        o.write(frame(info, buf.as_ptr(), n));
         s.advance(1);
         Ok(())
     })
@@ -234,13 +249,14 @@ pub unsafe extern "C" fn streamq_consumer_pop(
 
 /// Takes up to `frames_len` frames (waiting as `streamq_consumer_pop` for the first),
 /// copied one after the other into `buf` (`len` bytes); `frames_out[i]` describes frame
-/// `i` (its `data` points into `buf`), `*count_out` says how many. Stops early at a frame
-/// that does not fit; if even the first does not, returns `STREAMQ_RESULT_BUFFER_TOO_SMALL` with
-/// `frames_out[0]` = {NULL, size needed, …} and nothing consumed. `frames_len` must be > 0.
+/// `i` (its `data` points into `buf`), `*count_out` says how many. Set
+/// `frames_out[0].struct_size` to `sizeof frames_out[0]`: it is the array's element size.
+/// Stops early at a frame that does not fit; if even the first does not, returns
+/// `STREAMQ_RESULT_BUFFER_TOO_SMALL` with `frames_out[0]` = {NULL, size needed, …} and
+/// nothing consumed. `frames_len` must be > 0.
 ///
 /// # Safety
-/// `consumer` must be a live handle; `buf` `len` writable bytes; `frames_out`
-/// `frames_len` writable `streamq_frame`; `count_out` writable.
+/// The module contract (`frames_out`: `frames_len` elements).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_pop_batch(
     consumer: *mut streamq_consumer,
@@ -252,30 +268,27 @@ pub unsafe extern "C" fn streamq_consumer_pop_batch(
     count_out: *mut usize,
 ) -> streamq_result {
     call("streamq_consumer_pop_batch", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
         out(count_out, "count_out")?;
-        out(frames_out, "frames_out")?;
         if frames_len == 0 {
             return err(streamq_result::InvalidArgument, "frames_len must be at least 1");
         }
-        check_len(
-            frames_len.saturating_mul(size_of::<streamq_frame>()),
-            "frames_len",
-        )?;
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
+        let frames = unsafe { OutputArray::new(frames_out, frames_len, "frames_out") }?;
+        // SAFETY: the module contract.
         let buf = unsafe { bytes_mut(buf, len, "buf") }?;
         let mut s = c.lock();
         let (mut n, mut off) = (0usize, 0usize);
         // Frames already held are served first; once they are all taken, more are
         // claimed without waiting while frame slots and buffer space remain.
-        while n < frames_len {
+        while n < frames.len() {
             let wait = if n == 0 {
-                crate::args::timeout_ms(timeout_ms)
+                timeout(timeout_ms)
             } else {
                 Timeout::NoWait
             };
-            match s.claim(frames_len - n, len - off, wait) {
+            match s.claim(frames.len() - n, len - off, wait) {
                 Ok(()) => {}
                 Err(_) if n > 0 => break,
                 Err(e) => return Err(e),
@@ -283,14 +296,14 @@ pub unsafe extern "C" fn streamq_consumer_pop_batch(
             let Some(h) = s.held.as_ref() else { break };
             let mut taken = 0usize;
             let mut full = false;
-            while n < frames_len {
+            while n < frames.len() {
                 let Some((info, data)) = h.batch.get(h.next + taken) else {
                     break;
                 };
                 if data.len() > buf.len() - off {
                     if n == 0 {
-                        // SAFETY: frames_out has >= 1 writable entry (documented exception).
-                        unsafe { write(frames_out, frame(info, std::ptr::null(), data.len())) };
+                        // Documented: element 0 written with BUFFER_TOO_SMALL.
+                        frames.write(0, frame(info, std::ptr::null(), data.len()));
                         return err(
                             streamq_result::BufferTooSmall,
                             format!(
@@ -305,8 +318,7 @@ pub unsafe extern "C" fn streamq_consumer_pop_batch(
                     break;
                 }
                 buf[off..off + data.len()].copy_from_slice(data);
-                // SAFETY: n < frames_len entries are writable per the contract.
-                unsafe { write(frames_out.add(n), frame(info, buf[off..].as_ptr(), data.len())) };
+                frames.write(n, frame(info, buf[off..].as_ptr(), data.len()));
                 off += data.len();
                 n += 1;
                 taken += 1;
@@ -316,7 +328,7 @@ pub unsafe extern "C" fn streamq_consumer_pop_batch(
                 break;
             }
         }
-        // SAFETY: checked non-NULL.
+        // SAFETY: checked non-NULL (contract).
         unsafe { write(count_out, n) };
         Ok(())
     })
@@ -329,7 +341,7 @@ pub unsafe extern "C" fn streamq_consumer_pop_batch(
 /// `STREAMQ_RESULT_BUFFER_TOO_SMALL`).
 ///
 /// # Safety
-/// `consumer` must be a live handle, `frame_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_peek(
     consumer: *mut streamq_consumer,
@@ -337,19 +349,19 @@ pub unsafe extern "C" fn streamq_consumer_peek(
     frame_out: *mut streamq_frame,
 ) -> streamq_result {
     call("streamq_consumer_peek", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
-        out(frame_out, "frame_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(frame_out, "frame_out") }?;
         let mut s = c.lock();
-        s.claim(1, 0, crate::args::timeout_ms(timeout_ms))?;
+        s.claim(1, 0, timeout(timeout_ms))?;
         let Some(h) = s.held.as_ref() else {
             return err(streamq_result::Empty, "queue is empty");
         };
         let Some((info, data)) = h.batch.get(h.next) else {
             return err(streamq_result::Empty, "queue is empty");
         };
-        // SAFETY: checked non-NULL.
-        unsafe { write(frame_out, frame(info, data.as_ptr(), data.len())) };
+        o.write(frame(info, data.as_ptr(), data.len()));
         Ok(())
     })
 }
@@ -357,10 +369,11 @@ pub unsafe extern "C" fn streamq_consumer_peek(
 /// Claims up to `max_frames` frames / about `max_bytes` payload bytes in place (the
 /// first frame whatever its size), waiting as `streamq_consumer_pop` for the first.
 /// `*count_out` gets the number; read them with `streamq_consumer_batch_frame`, then
-/// `streamq_consumer_release` them together. `STREAMQ_RESULT_BUSY` if frames are still held.
+/// `streamq_consumer_release` them together. `STREAMQ_RESULT_BUSY` if frames are still
+/// held.
 ///
 /// # Safety
-/// `consumer` must be a live handle, `count_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_peek_batch(
     consumer: *mut streamq_consumer,
@@ -370,7 +383,7 @@ pub unsafe extern "C" fn streamq_consumer_peek_batch(
     count_out: *mut usize,
 ) -> streamq_result {
     call("streamq_consumer_peek_batch", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
         out(count_out, "count_out")?;
         if max_frames == 0 {
@@ -384,20 +397,20 @@ pub unsafe extern "C" fn streamq_consumer_peek_batch(
                 "frames are already held: release them first",
             );
         }
-        s.claim(max_frames, max_bytes, crate::args::timeout_ms(timeout_ms))?;
+        s.claim(max_frames, max_bytes, timeout(timeout_ms))?;
         let n = s.held.as_ref().map_or(0, |h| h.batch.len() - h.next);
-        // SAFETY: checked non-NULL.
+        // SAFETY: checked non-NULL (contract).
         unsafe { write(count_out, n) };
         Ok(())
     })
 }
 
 /// The `index`-th held frame not yet popped (0 = the next one), in place; valid until
-/// `streamq_consumer_release`. `STREAMQ_RESULT_NOT_FOUND` if no frame is held or `index` is past
-/// the held ones.
+/// `streamq_consumer_release`. `STREAMQ_RESULT_NOT_FOUND` if no frame is held or `index`
+/// is past the held ones.
 ///
 /// # Safety
-/// `consumer` must be a live handle, `frame_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_batch_frame(
     consumer: *const streamq_consumer,
@@ -405,9 +418,10 @@ pub unsafe extern "C" fn streamq_consumer_batch_frame(
     frame_out: *mut streamq_frame,
 ) -> streamq_result {
     call("streamq_consumer_batch_frame", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
-        out(frame_out, "frame_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(frame_out, "frame_out") }?;
         let s = c.lock();
         s.open()?;
         let Some(h) = s.held.as_ref() else {
@@ -419,22 +433,21 @@ pub unsafe extern "C" fn streamq_consumer_batch_frame(
                 format!("index {index} is past the held frames"),
             );
         };
-        // SAFETY: checked non-NULL.
-        unsafe { write(frame_out, frame(info, data.as_ptr(), data.len())) };
+        o.write(frame(info, data.as_ptr(), data.len()));
         Ok(())
     })
 }
 
 /// Consumes every held frame (from `_peek`, `_peek_batch`, or a pop that returned
-/// `STREAMQ_RESULT_BUFFER_TOO_SMALL`) and gives their ring space back. Pointers obtained from
-/// them become invalid. `STREAMQ_RESULT_NOT_FOUND` if nothing is held.
+/// `STREAMQ_RESULT_BUFFER_TOO_SMALL`) and gives their ring space back. Pointers obtained
+/// from them become invalid. `STREAMQ_RESULT_NOT_FOUND` if nothing is held.
 ///
 /// # Safety
-/// `consumer` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_release(consumer: *mut streamq_consumer) -> streamq_result {
     call("streamq_consumer_release", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
         let mut s = c.lock();
         s.open()?;
@@ -445,17 +458,17 @@ pub unsafe extern "C" fn streamq_consumer_release(consumer: *mut streamq_consume
     })
 }
 
-/// Closes the consumer side: every later push returns `STREAMQ_RESULT_CLOSED`, blocked producers
-/// wake, frames still queued are counted as discarded, held frames are released. The
-/// handle stays valid (its calls return `STREAMQ_RESULT_CLOSED`) until `streamq_consumer_free`;
-/// a second close returns `STREAMQ_RESULT_CLOSED`.
+/// Closes the consumer side: every later push returns `STREAMQ_RESULT_CLOSED`, blocked
+/// producers wake, frames still queued are counted as discarded, held frames are
+/// released. The handle stays valid (see the type's lifetime rules) until
+/// `streamq_consumer_free`; a second close returns `STREAMQ_RESULT_CLOSED`.
 ///
 /// # Safety
-/// `consumer` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_close(consumer: *mut streamq_consumer) -> streamq_result {
     call("streamq_consumer_close", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
         let mut s = c.lock();
         s.open()?;
@@ -466,24 +479,24 @@ pub unsafe extern "C" fn streamq_consumer_close(consumer: *mut streamq_consumer)
     })
 }
 
-/// A snapshot of the queue's counters. `STREAMQ_RESULT_BUSY` while frames are held (release
-/// them first). Works after close.
+/// A snapshot of the queue's counters (`stats_out->struct_size` set by the caller).
+/// `STREAMQ_RESULT_BUSY` while frames are held (release them first). Works after close.
 ///
 /// # Safety
-/// `consumer` must be a live handle, `stats_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_consumer_stats(
     consumer: *const streamq_consumer,
     stats_out: *mut streamq_queue_stats,
 ) -> streamq_result {
     call("streamq_consumer_stats", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let c = unsafe { handle(consumer, "consumer") }?;
-        out(stats_out, "stats_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(stats_out, "stats_out") }?;
         let mut s = c.lock();
         let st = s.consumer()?.stats();
-        // SAFETY: checked non-NULL.
-        unsafe { write(stats_out, st.into()) };
+        o.write(st.into());
         Ok(())
     })
 }

@@ -1,39 +1,50 @@
-//! Reading capture files: open, iterate (file order, time order, one stream), seek,
-//! gap records, verify, recover.
+//! `streamq_reader`: reading capture files — open, iterate (file order, time order, one
+//! stream), seek, gap records, verify — and `streamq_recover`.
+//!
+//! The handle owns an `Arc` of the engine's `Reader` and the engine's owning
+//! `reader::Cursor` over it, so no borrow outlives a call: a frame's bytes are handed
+//! out as a pointer into the memory map (kept alive by the `Arc`) or into the handle's
+//! buffer for the last decompressed frame.
+//!
+//! Contract of the exports here (the `SAFETY` comments refer to it): a reader argument is
+//! NULL or a live `streamq_reader*` from `streamq_reader_open*`, not freed; paths are
+//! NULL or NUL-terminated; `buf` is NULL or `len` writable bytes nobody else accesses
+//! during the call; output structs are NULL or as `sized.rs` describes outputs
+//! (`struct_size` set by the caller); other outputs NULL or valid for a write of their
+//! type.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ffi::{CString, c_char};
-use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use streamq_core::reader::{RecordedFrame, RecordedGap, Reader, VerifyReport};
+use streamq_core::reader::{Cursor, CursorOrder, Reader, RecordedFrame, RecordedGap, VerifyReport};
 
 use crate::args::{bytes_mut, cstring_lossy, handle, out, string, write};
 use crate::panic::{call, call_or};
 use crate::result::{Res, err, streamq_result};
+use crate::sized::{Output, versioned};
+use crate::writer_config::streamq_kv;
 
 /// An open capture (one file or several segments read as one).
 ///
 /// Thread safety: may move between threads; calls from several threads are serialised
 /// by an internal lock, but a frame pointer returned by `streamq_reader_next` is only
 /// valid until the next call on the reader from any thread, so share it with care.
-/// Underneath: a `Box` holding the engine's memory-mapped `Reader` and a cursor. The file
-/// must not be truncated by another process while it is open (it is memory-mapped).
+/// Underneath: a `Box` holding an `Arc` of the engine's memory-mapped `Reader` and an
+/// owning cursor over it. The file must not be truncated by another process while it is
+/// open (it is memory-mapped). A reader has no close: every call works until
+/// `streamq_reader_free`.
 pub struct streamq_reader {
     state: Mutex<State>,
 }
-
-type Cursor = Box<dyn Iterator<Item = RecordedFrame<'static>> + Send>;
 
 /// A stream's name, media type and metadata pairs as C strings.
 type StreamStrings = (CString, CString, Vec<(CString, CString)>);
 
 struct State {
-    /// Borrows `*reader`; dropped before it.
-    cursor: Option<Cursor>,
-    /// A frame read from the cursor but not handed out (buffer too small); borrows too.
-    pending: Option<RecordedFrame<'static>>,
+    reader: Arc<Reader>,
+    cursor: Cursor,
     /// The last decompressed frame, pointed to by the last `streamq_reader_next`.
     decoded: Vec<u8>,
     /// Per stream (same order as `Reader::streams`): name, media type, metadata.
@@ -42,47 +53,12 @@ struct State {
     verify: Option<(VerifyReport, Vec<CString>, Vec<CString>)>,
     /// The gap records, gathered at the first gap call (a pass over the record list).
     gaps: Option<Gaps>,
-    /// From `Box::into_raw`; freed in `Drop`, after everything that borrows it.
-    reader: NonNull<Reader>,
-}
-
-// SAFETY: `Reader` is `Send + Sync`; the cursor and the pending frame only hold shared
-// borrows of it (and are `Send`); the pointer is an owning `Box` in disguise.
-unsafe impl Send for State {}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        self.cursor = None;
-        self.pending = None;
-        // SAFETY: from Box::into_raw in `open`; freed once, after every borrow of it.
-        drop(unsafe { Box::from_raw(self.reader.as_ptr()) });
-    }
 }
 
 impl State {
-    fn reader(&self) -> &'static Reader {
-        // SAFETY: the reader lives until `Drop for State`, which first drops every
-        // value (cursor, pending frame) holding a reference obtained here; the handle
-        // never gives such references out beyond the next call. `Reader` is only used
-        // through shared references.
-        unsafe { self.reader.as_ref() }
-    }
-
-    fn set_cursor(&mut self, it: impl Iterator<Item = RecordedFrame<'static>> + Send + 'static) {
-        self.pending = None;
-        self.cursor = Some(Box::new(it));
-    }
-
-    fn next_frame(&mut self) -> Option<RecordedFrame<'static>> {
-        if let Some(f) = self.pending.take() {
-            return Some(f);
-        }
-        self.cursor.as_mut()?.next()
-    }
-
     /// The gap records, gathered once.
     fn gaps(&mut self) -> &Gaps {
-        let r = self.reader();
+        let r = &self.reader;
         self.gaps.get_or_insert_with(|| {
             let all: Vec<RecordedGap> = r.gaps().collect();
             let mut by_stream: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
@@ -96,29 +72,29 @@ impl State {
     /// Gap record `g` as C: its stream's name comes from `strings` (same order as
     /// `Reader::streams`), "" if the stream has no definition.
     fn gap_c(&self, g: &RecordedGap) -> streamq_gap_info {
-        let r = self.reader();
-        let g_ = &g.gap;
-        let name = r
+        let name = self
+            .reader
             .streams()
             .iter()
-            .position(|s| s.id == g_.stream_id)
+            .position(|s| s.id == g.stream_id)
             .and_then(|i| self.strings.get(i))
             .map_or(c"".as_ptr(), |s| s.0.as_ptr());
         streamq_gap_info {
-            stream_id: g_.stream_id,
+            struct_size: size_of::<streamq_gap_info>(),
             stream_name: name,
-            first_seq: g_.first_seq,
-            last_seq: g_.first_seq.saturating_add(g_.count.saturating_sub(1)),
-            count: g_.count,
-            reason: u32::from(g_.reason.code()),
-            host_time_ns: g_.host_ts_ns,
+            first_seq: g.first_seq,
+            last_seq: g.first_seq.saturating_add(g.count.saturating_sub(1)),
+            count: g.count,
+            host_ts_ns: g.host_ts_ns,
             offset: g.offset,
+            reason: u32::from(g.reason.code()),
             segment: u32::try_from(g.segment).unwrap_or(u32::MAX),
+            stream_id: g.stream_id,
         }
     }
 
     fn check_stream(&self, id: u16) -> Res {
-        if self.reader().stream(id).is_none() {
+        if self.reader.stream(id).is_none() {
             return err(
                 streamq_result::NotFound,
                 format!("the capture has no stream {id}"),
@@ -141,10 +117,13 @@ impl streamq_reader {
     }
 }
 
-/// A frame read from a capture.
+/// A frame read from a capture. An output: set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct streamq_reader_frame {
+    /// `sizeof(streamq_reader_frame)` as the caller's header declares it, set by the
+    /// caller (`STREAMQ_OUTPUT_INIT`); the library writes no more than that.
+    pub struct_size: usize,
     /// The frame's bytes (decompressed if stored compressed); NULL with
     /// `STREAMQ_RESULT_BUFFER_TOO_SMALL`.
     pub data: *const u8,
@@ -153,9 +132,9 @@ pub struct streamq_reader_frame {
     /// Per-stream sequence number.
     pub seq: u64,
     /// Device timestamp, ns.
-    pub timestamp_ns: u64,
+    pub device_ts_ns: u64,
     /// Host monotonic timestamp, ns.
-    pub host_time_ns: u64,
+    pub host_ts_ns: u64,
     /// File offset of the record within its segment.
     pub offset: u64,
     /// Index of the segment file holding it.
@@ -168,11 +147,12 @@ pub struct streamq_reader_frame {
 
 fn frame_c(f: &RecordedFrame<'_>, data: *const u8, len: usize) -> streamq_reader_frame {
     streamq_reader_frame {
+        struct_size: size_of::<streamq_reader_frame>(),
         data,
         len,
         seq: f.seq,
-        timestamp_ns: f.device_ts_ns,
-        host_time_ns: f.host_ts_ns,
+        device_ts_ns: f.device_ts_ns,
+        host_ts_ns: f.host_ts_ns,
         offset: f.offset,
         segment: u32::try_from(f.segment).unwrap_or(u32::MAX),
         stream_id: f.stream_id,
@@ -180,10 +160,12 @@ fn frame_c(f: &RecordedFrame<'_>, data: *const u8, len: usize) -> streamq_reader
     }
 }
 
-/// Facts about an open capture.
+/// Facts about an open capture. An output: set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct streamq_reader_info {
+    /// `sizeof(streamq_reader_info)` as the caller's header declares it.
+    pub struct_size: usize,
     /// Segment files.
     pub segments: u64,
     /// Streams (read each with `streamq_reader_stream`).
@@ -194,10 +176,12 @@ pub struct streamq_reader_info {
     pub clean: bool,
 }
 
-/// One stream of a capture.
+/// One stream of a capture. An output: set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct streamq_stream_info {
+    /// `sizeof(streamq_stream_info)` as the caller's header declares it.
+    pub struct_size: usize,
     /// Name ("" if the stream has no definition); owned by the reader, valid until
     /// `streamq_reader_free`.
     pub name: *const c_char,
@@ -220,21 +204,22 @@ pub struct streamq_stream_info {
     /// See `first_seq`.
     pub last_seq: u64,
     /// Lowest and highest device timestamp, ns (valid if `frames > 0`).
-    pub first_timestamp_ns: u64,
-    /// See `first_timestamp_ns`.
-    pub last_timestamp_ns: u64,
+    pub first_device_ts_ns: u64,
+    /// See `first_device_ts_ns`.
+    pub last_device_ts_ns: u64,
     /// Stream id.
     pub id: u16,
 }
 
 /// A gap record of a capture: `count` consecutive frames of one stream that were lost
 /// (dropped by the stream's overflow policy, or not written) and will never appear in
-/// the file. Read with `streamq_reader_gap` / `streamq_reader_stream_gap`.
+/// the file. Read with `streamq_reader_gap` / `streamq_reader_stream_gap`. An output:
+/// set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct streamq_gap_info {
-    /// Stream id.
-    pub stream_id: u16,
+    /// `sizeof(streamq_gap_info)` as the caller's header declares it.
+    pub struct_size: usize,
     /// Stream name ("" if the stream has no definition); owned by the reader, valid
     /// until `streamq_reader_free`.
     pub stream_name: *const c_char,
@@ -245,22 +230,26 @@ pub struct streamq_gap_info {
     pub last_seq: u64,
     /// Number of lost frames.
     pub count: u64,
+    /// Host CLOCK_MONOTONIC time the loss was recorded, ns (gap records carry no device
+    /// timestamp).
+    pub host_ts_ns: u64,
+    /// File offset of the record within its segment.
+    pub offset: u64,
     /// The record's reason code: `STREAMQ_DROP_REASON_NEWEST`, `_OLDEST`, `_WRITE_ERROR`,
     /// or another value (a code this library does not know, passed through unchanged).
     pub reason: u32,
-    /// Host CLOCK_MONOTONIC time the loss was recorded, ns (gap records carry no device
-    /// timestamp).
-    pub host_time_ns: u64,
-    /// File offset of the record within its segment.
-    pub offset: u64,
     /// Index of the segment file holding it.
     pub segment: u32,
+    /// Stream id.
+    pub stream_id: u16,
 }
 
-/// What `streamq_reader_verify` found.
+/// What `streamq_reader_verify` found. An output: set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct streamq_verify_report {
+    /// `sizeof(streamq_verify_report)` as the caller's header declares it.
+    pub struct_size: usize,
     /// Segment files checked.
     pub segments: u64,
     /// Valid records of any kind.
@@ -295,10 +284,12 @@ pub struct streamq_verify_report {
     pub ok: bool,
 }
 
-/// Verification results of one stream.
+/// Verification results of one stream. An output: set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct streamq_verify_stream {
+    /// `sizeof(streamq_verify_stream)` as the caller's header declares it.
+    pub struct_size: usize,
     /// Stream name ("" if none); valid until the next verify or `streamq_reader_free`.
     pub name: *const c_char,
     /// Valid frames.
@@ -319,10 +310,12 @@ pub struct streamq_verify_stream {
     pub stream_id: u16,
 }
 
-/// What `streamq_recover` did.
+/// What `streamq_recover` did. An output: set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct streamq_recover_report {
+    /// `sizeof(streamq_recover_report)` as the caller's header declares it.
+    pub struct_size: usize,
     /// File length before.
     pub original_len: u64,
     /// File length after.
@@ -341,8 +334,18 @@ pub struct streamq_recover_report {
     pub already_clean: bool,
 }
 
+versioned!(
+    streamq_reader_frame,
+    streamq_reader_info,
+    streamq_stream_info,
+    streamq_gap_info,
+    streamq_verify_report,
+    streamq_verify_stream,
+    streamq_recover_report
+);
+
 fn open(paths: &[&str], reader_out: *mut *mut streamq_reader) -> Res {
-    let r = Reader::open_segments(paths)?;
+    let r = Arc::new(Reader::open_segments(paths)?);
     let strings = r
         .streams()
         .iter()
@@ -358,22 +361,18 @@ fn open(paths: &[&str], reader_out: *mut *mut streamq_reader) -> Res {
             None => (CString::default(), CString::default(), Vec::new()),
         })
         .collect();
-    let reader = NonNull::from(Box::leak(Box::new(r)));
-    let mut state = State {
-        cursor: None,
-        pending: None,
+    let state = State {
+        cursor: Cursor::new(Arc::clone(&r), CursorOrder::File),
+        reader: r,
         decoded: Vec::new(),
         strings,
         verify: None,
         gaps: None,
-        reader,
     };
-    let r = state.reader();
-    state.set_cursor(r.frames());
     let h = Box::new(streamq_reader {
         state: Mutex::new(state),
     });
-    // SAFETY: checked non-NULL by the caller.
+    // SAFETY: checked non-NULL by the caller; writable (contract).
     unsafe { write(reader_out, Box::into_raw(h)) };
     Ok(())
 }
@@ -384,14 +383,14 @@ fn open(paths: &[&str], reader_out: *mut *mut streamq_reader) -> Res {
 /// `STREAMQ_RESULT_UNSUPPORTED` (format version).
 ///
 /// # Safety
-/// `path` must be a NUL-terminated string; `reader_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_open(
     path: *const c_char,
     reader_out: *mut *mut streamq_reader,
 ) -> streamq_result {
     call("streamq_reader_open", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let p = unsafe { string(path, "path") }?;
         out(reader_out, "reader_out")?;
         open(&[p], reader_out)
@@ -401,7 +400,7 @@ pub unsafe extern "C" fn streamq_reader_open(
 /// Opens a capture split into `count` segment files, given in order, read as one.
 ///
 /// # Safety
-/// `paths` must point to `count` NUL-terminated strings; `reader_out` writable.
+/// The module contract; `paths` points to `count` NUL-terminated strings.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_open_segments(
     paths: *const *const c_char,
@@ -431,13 +430,12 @@ pub unsafe extern "C" fn streamq_reader_open_segments(
 /// Frees a reader. NULL is a no-op.
 ///
 /// # Safety
-/// `reader` must be NULL or a handle from `streamq_reader_open*` not freed yet, and no
-/// other thread may be using it.
+/// The module contract; no other thread may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_free(reader: *mut streamq_reader) {
     call_or("streamq_reader_free", (), || {
         if !reader.is_null() {
-            // SAFETY: created by Box::into_raw in `open`, freed once.
+            // SAFETY: created by Box::into_raw in `open`, freed once (contract).
             drop(unsafe { Box::from_raw(reader) });
         }
     })
@@ -446,26 +444,26 @@ pub unsafe extern "C" fn streamq_reader_free(reader: *mut streamq_reader) {
 /// Facts about the capture.
 ///
 /// # Safety
-/// `reader` must be a live handle; `info_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_get_info(
     reader: *const streamq_reader,
     info_out: *mut streamq_reader_info,
 ) -> streamq_result {
     call("streamq_reader_get_info", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(info_out, "info_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(info_out, "info_out") }?;
         let s = h.lock();
-        let r = s.reader();
-        let info = streamq_reader_info {
+        let r = &s.reader;
+        o.write(streamq_reader_info {
+            struct_size: size_of::<streamq_reader_info>(),
             segments: r.segment_count() as u64,
             streams: r.streams().len() as u64,
             frames: r.frame_count() as u64,
             clean: r.is_clean(),
-        };
-        // SAFETY: checked non-NULL.
-        unsafe { write(info_out, info) };
+        });
         Ok(())
     })
 }
@@ -474,7 +472,7 @@ pub unsafe extern "C" fn streamq_reader_get_info(
 /// `STREAMQ_RESULT_NOT_FOUND` past the end.
 ///
 /// # Safety
-/// `reader` must be a live handle; `info_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_stream(
     reader: *const streamq_reader,
@@ -482,14 +480,16 @@ pub unsafe extern "C" fn streamq_reader_stream(
     info_out: *mut streamq_stream_info,
 ) -> streamq_result {
     call("streamq_reader_stream", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(info_out, "info_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(info_out, "info_out") }?;
         let st = h.lock();
-        let (Some(s), Some(strs)) = (st.reader().streams().get(index), st.strings.get(index)) else {
+        let (Some(s), Some(strs)) = (st.reader.streams().get(index), st.strings.get(index)) else {
             return err(streamq_result::NotFound, format!("no stream at index {index}"));
         };
-        let info = streamq_stream_info {
+        o.write(streamq_stream_info {
+            struct_size: size_of::<streamq_stream_info>(),
             name: strs.0.as_ptr(),
             media_type: strs.1.as_ptr(),
             metadata_len: strs.2.len(),
@@ -500,12 +500,10 @@ pub unsafe extern "C" fn streamq_reader_stream(
             dropped: s.dropped,
             first_seq: s.first_seq.unwrap_or(0),
             last_seq: s.last_seq.unwrap_or(0),
-            first_timestamp_ns: s.first_device_ts_ns.unwrap_or(0),
-            last_timestamp_ns: s.last_device_ts_ns.unwrap_or(0),
+            first_device_ts_ns: s.first_device_ts_ns.unwrap_or(0),
+            last_device_ts_ns: s.last_device_ts_ns.unwrap_or(0),
             id: s.id,
-        };
-        // SAFETY: checked non-NULL.
-        unsafe { write(info_out, info) };
+        });
         Ok(())
     })
 }
@@ -514,16 +512,16 @@ pub unsafe extern "C" fn streamq_reader_stream(
 /// reader (valid until `streamq_reader_free`). `STREAMQ_RESULT_NOT_FOUND` past the end.
 ///
 /// # Safety
-/// `reader` must be a live handle; `kv_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_stream_metadata(
     reader: *const streamq_reader,
     index: usize,
     meta_index: usize,
-    kv_out: *mut crate::writer::streamq_kv,
+    kv_out: *mut streamq_kv,
 ) -> streamq_result {
     call("streamq_reader_stream_metadata", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
         out(kv_out, "kv_out")?;
         let st = h.lock();
@@ -533,41 +531,42 @@ pub unsafe extern "C" fn streamq_reader_stream_metadata(
                 format!("no metadata pair {meta_index} on stream index {index}"),
             );
         };
-        // SAFETY: checked non-NULL.
-        unsafe {
-            write(
-                kv_out,
-                crate::writer::streamq_kv {
-                    key: k.as_ptr(),
-                    value: v.as_ptr(),
-                },
-            )
+        let kv = streamq_kv {
+            key: k.as_ptr(),
+            value: v.as_ptr(),
         };
+        // SAFETY: checked non-NULL; writable (contract).
+        unsafe { write(kv_out, kv) };
         Ok(())
     })
 }
 
 /// The next frame, in place: `frame_out->data` points into the memory map (or, for a
 /// compressed frame, a buffer owned by the reader) and is valid until the next call on
-/// this reader or `streamq_reader_free`. Returns `STREAMQ_RESULT_END_OF_STREAM` after the last
-/// frame, `STREAMQ_RESULT_CORRUPT` for a damaged frame (skipped: the next call continues after
-/// it), `STREAMQ_RESULT_UNSUPPORTED` for an unknown encoding (skipped too).
+/// this reader or `streamq_reader_free`. Returns `STREAMQ_RESULT_END_OF_STREAM` after the
+/// last frame, `STREAMQ_RESULT_CORRUPT` for a damaged frame (skipped: the next call
+/// continues after it), `STREAMQ_RESULT_UNSUPPORTED` for an unknown encoding (skipped
+/// too).
 ///
 /// # Safety
-/// `reader` must be a live handle; `frame_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_next(
     reader: *mut streamq_reader,
     frame_out: *mut streamq_reader_frame,
 ) -> streamq_result {
     call("streamq_reader_next", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(frame_out, "frame_out")?;
-        let mut s = h.lock();
-        let Some(f) = s.next_frame() else {
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(frame_out, "frame_out") }?;
+        let mut guard = h.lock();
+        let s = &mut *guard;
+        let Some(f) = s.cursor.next_frame() else {
             return err(streamq_result::EndOfStream, "no more frames");
         };
+        // The bytes are in the map, which the reader's `Arc` keeps alive until the handle
+        // is freed, or in `decoded`, replaced only by a later call.
         let c = match f.data()? {
             Cow::Borrowed(b) => frame_c(&f, b.as_ptr(), b.len()),
             Cow::Owned(v) => {
@@ -575,19 +574,18 @@ pub unsafe extern "C" fn streamq_reader_next(
                 frame_c(&f, s.decoded.as_ptr(), s.decoded.len())
             }
         };
-        // SAFETY: checked non-NULL.
-        unsafe { write(frame_out, c) };
+        o.write(c);
         Ok(())
     })
 }
 
 /// The next frame, copied into `buf` (`len` bytes; `frame_out->data` = `buf`). If it does
-/// not fit: `STREAMQ_RESULT_BUFFER_TOO_SMALL`, `*frame_out` written with `data` = NULL and `len`
-/// = the size needed, and the frame stays next. Otherwise as `streamq_reader_next`.
+/// not fit: `STREAMQ_RESULT_BUFFER_TOO_SMALL`, `*frame_out` written with `data` = NULL and
+/// `len` = the size needed, and the frame stays next. Otherwise as
+/// `streamq_reader_next`.
 ///
 /// # Safety
-/// `reader` must be a live handle; `buf` `len` writable bytes (NULL if 0); `frame_out`
-/// writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_next_into(
     reader: *mut streamq_reader,
@@ -596,26 +594,29 @@ pub unsafe extern "C" fn streamq_reader_next_into(
     frame_out: *mut streamq_reader_frame,
 ) -> streamq_result {
     call("streamq_reader_next_into", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(frame_out, "frame_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(frame_out, "frame_out") }?;
+        // SAFETY: the module contract.
         let buf = unsafe { bytes_mut(buf, len, "buf") }?;
-        let mut s = h.lock();
-        let Some(f) = s.next_frame() else {
+        let mut guard = h.lock();
+        let s = &mut *guard;
+        // A cursor is a position: a copy of it is where to come back to.
+        let before = s.cursor.clone();
+        let Some(f) = s.cursor.next_frame() else {
             return err(streamq_result::EndOfStream, "no more frames");
         };
         let need = f.raw_len as usize;
         if need > buf.len() {
-            s.pending = Some(f);
-            // SAFETY: checked non-NULL (documented: written on BUFFER_TOO_SMALL).
-            unsafe { write(frame_out, frame_c(&f, std::ptr::null(), need)) };
+            // Documented: written with STREAMQ_RESULT_BUFFER_TOO_SMALL.
+            o.write(frame_c(&f, std::ptr::null(), need));
+            let (seq, id) = (f.seq, f.stream_id);
+            s.cursor = before;
             return err(
                 streamq_result::BufferTooSmall,
                 format!(
-                    "frame {} of stream {} needs {need} bytes, the buffer has {}",
-                    f.seq,
-                    f.stream_id,
+                    "frame {seq} of stream {id} needs {need} bytes, the buffer has {}",
                     buf.len()
                 ),
             );
@@ -623,8 +624,28 @@ pub unsafe extern "C" fn streamq_reader_next_into(
         let data = f.data()?;
         let n = data.len().min(buf.len());
         buf[..n].copy_from_slice(&data[..n]);
-        // SAFETY: checked non-NULL.
-        unsafe { write(frame_out, frame_c(&f, buf.as_ptr(), n)) };
+        o.write(frame_c(&f, buf.as_ptr(), n));
+        Ok(())
+    })
+}
+
+/// Moves the cursor (the frame cursor only: gap calls never move it).
+///
+/// # Safety
+/// The module contract.
+unsafe fn reposition(
+    function: &'static str,
+    reader: *mut streamq_reader,
+    stream: Option<u16>,
+    f: impl FnOnce(&mut Cursor),
+) -> streamq_result {
+    call(function, || {
+        // SAFETY: the module contract.
+        let mut s = unsafe { handle(reader, "reader") }?.lock();
+        if let Some(id) = stream {
+            s.check_stream(id)?;
+        }
+        f(&mut s.cursor);
         Ok(())
     })
 }
@@ -632,114 +653,106 @@ pub unsafe extern "C" fn streamq_reader_next_into(
 /// Restarts iteration over all frames in file order (the order at open).
 ///
 /// # Safety
-/// `reader` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_iter_file(reader: *mut streamq_reader) -> streamq_result {
-    call("streamq_reader_iter_file", || {
-        // SAFETY: per the contract.
-        let mut s = unsafe { handle(reader, "reader") }?.lock();
-        let r = s.reader();
-        s.set_cursor(r.frames());
-        Ok(())
-    })
+    // SAFETY: the module contract.
+    unsafe {
+        reposition("streamq_reader_iter_file", reader, None, |c| {
+            c.rewind(CursorOrder::File)
+        })
+    }
 }
 
 /// Restarts iteration over all streams merged by device timestamp (ties: host time,
 /// then file order).
 ///
 /// # Safety
-/// `reader` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_iter_time(reader: *mut streamq_reader) -> streamq_result {
-    call("streamq_reader_iter_time", || {
-        // SAFETY: per the contract.
-        let mut s = unsafe { handle(reader, "reader") }?.lock();
-        let r = s.reader();
-        s.set_cursor(r.iter_merged());
-        Ok(())
-    })
+    // SAFETY: the module contract.
+    unsafe {
+        reposition("streamq_reader_iter_time", reader, None, |c| {
+            c.rewind(CursorOrder::Time)
+        })
+    }
 }
 
 /// Restarts iteration over one stream in sequence order. `STREAMQ_RESULT_NOT_FOUND` for an
 /// unknown stream id (the cursor is unchanged).
 ///
 /// # Safety
-/// `reader` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_iter_stream(
     reader: *mut streamq_reader,
     stream_id: u16,
 ) -> streamq_result {
-    call("streamq_reader_iter_stream", || {
-        // SAFETY: per the contract.
-        let mut s = unsafe { handle(reader, "reader") }?.lock();
-        s.check_stream(stream_id)?;
-        let r = s.reader();
-        s.set_cursor(r.iter_stream(stream_id));
-        Ok(())
-    })
+    // SAFETY: the module contract.
+    unsafe {
+        reposition("streamq_reader_iter_stream", reader, Some(stream_id), |c| {
+            c.rewind(CursorOrder::Stream(stream_id))
+        })
+    }
 }
 
 /// Positions on stream `stream_id` at its first frame with sequence >= `seq`; the
-/// following `streamq_reader_next` calls read that stream onwards. `STREAMQ_RESULT_NOT_FOUND`
-/// for an unknown stream id. Seeking past the end gives `STREAMQ_RESULT_END_OF_STREAM` on next.
+/// following `streamq_reader_next` calls read that stream onwards.
+/// `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id. Seeking past the end gives
+/// `STREAMQ_RESULT_END_OF_STREAM` on next.
 ///
 /// # Safety
-/// `reader` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_seek_seq(
     reader: *mut streamq_reader,
     stream_id: u16,
     seq: u64,
 ) -> streamq_result {
-    call("streamq_reader_seek_seq", || {
-        // SAFETY: per the contract.
-        let mut s = unsafe { handle(reader, "reader") }?.lock();
-        s.check_stream(stream_id)?;
-        let r = s.reader();
-        s.set_cursor(r.seek_seq(stream_id, seq));
-        Ok(())
-    })
+    // SAFETY: the module contract.
+    unsafe {
+        reposition("streamq_reader_seek_seq", reader, Some(stream_id), |c| {
+            c.seek_seq(stream_id, seq)
+        })
+    }
 }
 
 /// Positions at the first frame (all streams, time order) with device timestamp >=
-/// `timestamp_ns`; the following `streamq_reader_next` calls continue in time order.
+/// `device_ts_ns`; the following `streamq_reader_next` calls continue in time order.
 ///
 /// # Safety
-/// `reader` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_seek_time(
     reader: *mut streamq_reader,
-    timestamp_ns: u64,
+    device_ts_ns: u64,
 ) -> streamq_result {
-    call("streamq_reader_seek_time", || {
-        // SAFETY: per the contract.
-        let mut s = unsafe { handle(reader, "reader") }?.lock();
-        let r = s.reader();
-        s.set_cursor(r.seek_time(timestamp_ns));
-        Ok(())
-    })
+    // SAFETY: the module contract.
+    unsafe {
+        reposition("streamq_reader_seek_time", reader, None, |c| {
+            c.seek_time(device_ts_ns)
+        })
+    }
 }
 
 /// Positions on stream `stream_id` at its first frame with device timestamp >=
-/// `timestamp_ns`. `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
+/// `device_ts_ns`. `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
 ///
 /// # Safety
-/// `reader` must be a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_seek_stream_time(
     reader: *mut streamq_reader,
     stream_id: u16,
-    timestamp_ns: u64,
+    device_ts_ns: u64,
 ) -> streamq_result {
-    call("streamq_reader_seek_stream_time", || {
-        // SAFETY: per the contract.
-        let mut s = unsafe { handle(reader, "reader") }?.lock();
-        s.check_stream(stream_id)?;
-        let r = s.reader();
-        s.set_cursor(r.seek_stream_time(stream_id, timestamp_ns));
-        Ok(())
-    })
+    // SAFETY: the module contract.
+    unsafe {
+        reposition("streamq_reader_seek_stream_time", reader, Some(stream_id), |c| {
+            c.seek_stream_time(stream_id, device_ts_ns)
+        })
+    }
 }
 
 /// Checks every record: CRCs, zstd frames, sequence continuity. `STREAMQ_RESULT_OK` means the
@@ -747,19 +760,21 @@ pub unsafe extern "C" fn streamq_reader_seek_stream_time(
 /// available (`streamq_reader_verify_stream`, `_verify_error`) until the next verify.
 ///
 /// # Safety
-/// `reader` must be a live handle; `report_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_verify(
     reader: *mut streamq_reader,
     report_out: *mut streamq_verify_report,
 ) -> streamq_result {
     call("streamq_reader_verify", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(report_out, "report_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(report_out, "report_out") }?;
         let mut s = h.lock();
-        let v = s.reader().verify();
+        let v = s.reader.verify();
         let c = streamq_verify_report {
+            struct_size: size_of::<streamq_verify_report>(),
             segments: v.segments,
             records: v.records,
             frames: v.frames,
@@ -780,8 +795,7 @@ pub unsafe extern "C" fn streamq_reader_verify(
         let names = v.per_stream.iter().map(|p| cstring_lossy(&p.name)).collect();
         let errors = v.errors.iter().map(|e| cstring_lossy(e)).collect();
         s.verify = Some((v, names, errors));
-        // SAFETY: checked non-NULL.
-        unsafe { write(report_out, c) };
+        o.write(c);
         Ok(())
     })
 }
@@ -790,7 +804,7 @@ pub unsafe extern "C" fn streamq_reader_verify(
 /// before any verify or past the end.
 ///
 /// # Safety
-/// `reader` must be a live handle; `out_stream` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_verify_stream(
     reader: *const streamq_reader,
@@ -798,9 +812,10 @@ pub unsafe extern "C" fn streamq_reader_verify_stream(
     out_stream: *mut streamq_verify_stream,
 ) -> streamq_result {
     call("streamq_reader_verify_stream", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(out_stream, "out_stream")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(out_stream, "out_stream") }?;
         let s = h.lock();
         let Some((v, names, _)) = &s.verify else {
             return err(streamq_result::NotFound, "no verification yet");
@@ -808,7 +823,8 @@ pub unsafe extern "C" fn streamq_reader_verify_stream(
         let (Some(p), Some(n)) = (v.per_stream.get(index), names.get(index)) else {
             return err(streamq_result::NotFound, format!("no stream at index {index}"));
         };
-        let c = streamq_verify_stream {
+        o.write(streamq_verify_stream {
+            struct_size: size_of::<streamq_verify_stream>(),
             name: n.as_ptr(),
             frames: p.frames,
             bytes: p.bytes,
@@ -818,9 +834,7 @@ pub unsafe extern "C" fn streamq_reader_verify_stream(
             first_seq: p.first_seq.unwrap_or(0),
             last_seq: p.last_seq.unwrap_or(0),
             stream_id: p.stream_id,
-        };
-        // SAFETY: checked non-NULL.
-        unsafe { write(out_stream, c) };
+        });
         Ok(())
     })
 }
@@ -829,14 +843,14 @@ pub unsafe extern "C" fn streamq_reader_verify_stream(
 /// until the next verify or free), or NULL if there is no such message.
 ///
 /// # Safety
-/// `reader` must be NULL or a live handle.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_verify_error(
     reader: *const streamq_reader,
     index: usize,
 ) -> *const c_char {
     call_or("streamq_reader_verify_error", std::ptr::null(), || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let Ok(h) = (unsafe { handle(reader, "reader") }) else {
             return std::ptr::null();
         };
@@ -852,18 +866,18 @@ pub unsafe extern "C" fn streamq_reader_verify_error(
 /// gathers them: one pass over its record list).
 ///
 /// # Safety
-/// `reader` must be a live handle; `count_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_gap_count(
     reader: *const streamq_reader,
     count_out: *mut usize,
 ) -> streamq_result {
     call("streamq_reader_gap_count", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
         out(count_out, "count_out")?;
         let n = h.lock().gaps().all.len();
-        // SAFETY: checked non-NULL.
+        // SAFETY: checked non-NULL; writable (contract).
         unsafe { write(count_out, n) };
         Ok(())
     })
@@ -874,7 +888,7 @@ pub unsafe extern "C" fn streamq_reader_gap_count(
 /// Does not move the frame cursor.
 ///
 /// # Safety
-/// `reader` must be a live handle; `gap_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_gap(
     reader: *const streamq_reader,
@@ -882,9 +896,10 @@ pub unsafe extern "C" fn streamq_reader_gap(
     gap_out: *mut streamq_gap_info,
 ) -> streamq_result {
     call("streamq_reader_gap", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(gap_out, "gap_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(gap_out, "gap_out") }?;
         let mut s = h.lock();
         let gaps = s.gaps();
         let Some(g) = gaps.all.get(index).copied() else {
@@ -894,9 +909,7 @@ pub unsafe extern "C" fn streamq_reader_gap(
                 format!("no gap record at index {index} (the capture has {n})"),
             );
         };
-        let c = s.gap_c(&g);
-        // SAFETY: checked non-NULL.
-        unsafe { write(gap_out, c) };
+        o.write(s.gap_c(&g));
         Ok(())
     })
 }
@@ -905,7 +918,7 @@ pub unsafe extern "C" fn streamq_reader_gap(
 /// `STREAMQ_RESULT_NOT_FOUND` for an unknown stream id.
 ///
 /// # Safety
-/// `reader` must be a live handle; `count_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_stream_gap_count(
     reader: *const streamq_reader,
@@ -913,13 +926,13 @@ pub unsafe extern "C" fn streamq_reader_stream_gap_count(
     count_out: *mut usize,
 ) -> streamq_result {
     call("streamq_reader_stream_gap_count", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
         out(count_out, "count_out")?;
         let mut s = h.lock();
         s.check_stream(stream_id)?;
         let n = s.gaps().by_stream.get(&stream_id).map_or(0, Vec::len);
-        // SAFETY: checked non-NULL.
+        // SAFETY: checked non-NULL; writable (contract).
         unsafe { write(count_out, n) };
         Ok(())
     })
@@ -931,7 +944,7 @@ pub unsafe extern "C" fn streamq_reader_stream_gap_count(
 /// Does not move the frame cursor.
 ///
 /// # Safety
-/// `reader` must be a live handle; `gap_out` writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_reader_stream_gap(
     reader: *const streamq_reader,
@@ -940,9 +953,10 @@ pub unsafe extern "C" fn streamq_reader_stream_gap(
     gap_out: *mut streamq_gap_info,
 ) -> streamq_result {
     call("streamq_reader_stream_gap", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let h = unsafe { handle(reader, "reader") }?;
-        out(gap_out, "gap_out")?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::new(gap_out, "gap_out") }?;
         let mut s = h.lock();
         s.check_stream(stream_id)?;
         let gaps = s.gaps();
@@ -954,9 +968,7 @@ pub unsafe extern "C" fn streamq_reader_stream_gap(
                 format!("no gap record at index {index} of stream {stream_id} (it has {n})"),
             );
         };
-        let c = s.gap_c(&g);
-        // SAFETY: checked non-NULL.
-        unsafe { write(gap_out, c) };
+        o.write(s.gap_c(&g));
         Ok(())
     })
 }
@@ -966,17 +978,20 @@ pub unsafe extern "C" fn streamq_reader_stream_gap(
 /// or writer meanwhile. `*report_out` may be NULL.
 ///
 /// # Safety
-/// `path` must be a NUL-terminated string; `report_out` NULL or writable.
+/// The module contract.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_recover(
     path: *const c_char,
     report_out: *mut streamq_recover_report,
 ) -> streamq_result {
     call("streamq_recover", || {
-        // SAFETY: per the contract.
+        // SAFETY: the module contract.
         let p = unsafe { string(path, "path") }?;
+        // SAFETY: the module contract.
+        let o = unsafe { Output::optional(report_out, "report_out") }?;
         let r = streamq_core::reader::recover(p)?;
         let c = streamq_recover_report {
+            struct_size: size_of::<streamq_recover_report>(),
             original_len: r.original_len,
             new_len: r.new_len,
             truncated_bytes: r.truncated_bytes,
@@ -986,8 +1001,9 @@ pub unsafe extern "C" fn streamq_recover(
             streams: r.streams,
             already_clean: r.already_clean,
         };
-        // SAFETY: NULL or writable.
-        unsafe { write(report_out, c) };
+        if let Some(o) = o {
+            o.write(c);
+        }
         Ok(())
     })
 }

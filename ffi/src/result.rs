@@ -5,11 +5,14 @@ use std::ffi::c_char;
 use std::fmt::Write as _;
 
 use streamq_core::reader::ReaderError;
-use streamq_core::{BuildError, PushError, ReserveError, WaitError, WriterError};
+use streamq_core::{
+    AddStreamError, BuildError, CloseError, FlushError, OptionTextError, PopTimeoutError, PushError,
+    ReserveError, StartError, TryPopError, WaitError, WriterError,
+};
 
 /// What a call did. `STREAMQ_RESULT_OK` (0) is success; every other value is a failure whose
 /// details `streamq_last_error` gives on the same thread. Values are stable: new codes are
-/// only ever appended.
+/// only ever appended, so a program should treat an unknown code as a failure.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum streamq_result {
@@ -17,31 +20,35 @@ pub enum streamq_result {
     Ok = 0,
     /// A required pointer argument was NULL.
     NullPointer = 1,
-    /// An argument or configuration value is out of range (bad enum value, length above
-    /// `PTRDIFF_MAX`, inconsistent water marks, string not UTF-8 …).
+    /// An argument or configuration value is out of range or refused (bad enum value,
+    /// length above `PTRDIFF_MAX`, bad `struct_size`, an option the sink does not use,
+    /// unknown option name or unreadable option text, duplicate stream name …); the
+    /// message says which.
     InvalidArgument = 2,
-    /// The queue is full and the call does not wait (`STREAMQ_POLICY_FAIL_FAST`, or a
-    /// `try_` call under `STREAMQ_POLICY_BLOCK`). The frame was not taken.
+    /// The queue is full and the call does not wait (`STREAMQ_POLICY_FAIL_FAST`, or
+    /// `STREAMQ_WAIT_NEVER`). The frame was not taken.
     WouldBlock = 3,
     /// The wait ended at its timeout.
     Timeout = 4,
-    /// The handle or the other end of the queue is closed (also: a second close).
+    /// The handle, or the other end of its queue or stream, is closed (also: a second
+    /// close of a producer or consumer).
     Closed = 5,
     /// The frame is larger than the largest frame the queue can ever hold.
     TooLarge = 6,
     /// The queue was full and the overflow policy dropped this frame; it is counted in
     /// the stats and given a sequence number (a gap). Not a success: the data is lost.
     Dropped = 7,
-    /// The writer behind the stream failed earlier; its error is in the report and
-    /// `streamq_last_error`.
+    /// The writer behind the stream failed earlier (its error is in the report and
+    /// `streamq_last_error`), or the engine reported an error this library version does
+    /// not classify further (see `streamq_last_error`).
     Failed = 8,
     /// No frame is queued right now (non-blocking pop).
     Empty = 9,
     /// End of stream: the producers closed and every frame has been taken, or the
     /// reader has no more frames.
     EndOfStream = 10,
-    /// The caller's buffer is too small for the frame; nothing was consumed, and the
-    /// frame's length was written where the function's docs say.
+    /// The caller's buffer is too small; nothing was consumed, and the size needed was
+    /// written where the function's docs say.
     BufferTooSmall = 11,
     /// Commit or abort without a reservation pending on this handle from this thread.
     NoReservation = 12,
@@ -54,12 +61,20 @@ pub enum streamq_result {
     Corrupt = 15,
     /// The file uses a format version or encoding this library does not support.
     Unsupported = 16,
-    /// No such item: unknown stream id, index out of range, no frame held.
+    /// No such item: unknown stream id, index out of range, no frame held, nothing
+    /// durable yet.
     NotFound = 17,
-    /// A limit was reached (more than 65 535 streams in one capture).
+    /// A limit was reached (more streams than the writer's `max_streams`, a record past
+    /// the format's limits).
     Limit = 18,
     /// A bug: a Rust panic was caught at the boundary. The handle may be unusable.
     Panic = 19,
+    /// A wait was cut short by its `streamq_interrupt` (triggered); nothing was taken
+    /// or refused.
+    Interrupted = 20,
+    /// The call needs a writer stream's producer and was given a bare queue's
+    /// (`streamq_producer_stream_id`, `streamq_producer_durable_seq`).
+    NotAStream = 21,
 }
 
 /// Static, NUL-terminated text for every code.
@@ -85,6 +100,8 @@ fn text(code: i32) -> &'static [u8] {
         17 => b"not found\0",
         18 => b"limit reached\0",
         19 => b"internal error (panic)\0",
+        20 => b"interrupted\0",
+        21 => b"not a writer stream's producer\0",
         _ => b"unknown streamq result code\0",
     }
 }
@@ -119,6 +136,15 @@ pub(crate) fn err<T>(code: streamq_result, message: impl Into<String>) -> Res<T>
     Err(Error::new(code, message))
 }
 
+/// An engine error variant this version of the library does not know (the engine's error
+/// enums are `#[non_exhaustive]`): `STREAMQ_RESULT_FAILED` with the engine's message.
+fn unclassified(e: &dyn std::fmt::Display) -> Error {
+    Error::new(
+        streamq_result::Failed,
+        format!("{e} (an engine error this library version does not classify)"),
+    )
+}
+
 impl From<PushError> for Error {
     fn from(e: PushError) -> Self {
         let code = match e {
@@ -127,6 +153,8 @@ impl From<PushError> for Error {
             PushError::Closed => streamq_result::Closed,
             PushError::TooLarge { .. } => streamq_result::TooLarge,
             PushError::Failed => streamq_result::Failed,
+            PushError::Interrupted => streamq_result::Interrupted,
+            _ => return unclassified(&e),
         };
         Error::new(code, e.to_string())
     }
@@ -141,6 +169,8 @@ impl From<ReserveError> for Error {
             ReserveError::Closed => streamq_result::Closed,
             ReserveError::TooLarge { .. } => streamq_result::TooLarge,
             ReserveError::Failed => streamq_result::Failed,
+            ReserveError::Interrupted => streamq_result::Interrupted,
+            _ => return unclassified(&e),
         };
         Error::new(code, e.to_string())
     }
@@ -151,6 +181,30 @@ impl From<WaitError> for Error {
         let code = match e {
             WaitError::Timeout => streamq_result::Timeout,
             WaitError::Closed => streamq_result::Closed,
+            WaitError::Interrupted => streamq_result::Interrupted,
+            _ => return unclassified(&e),
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<PopTimeoutError> for Error {
+    fn from(e: PopTimeoutError) -> Self {
+        let code = match e {
+            PopTimeoutError::Timeout => streamq_result::Timeout,
+            PopTimeoutError::Disconnected => streamq_result::EndOfStream,
+            PopTimeoutError::Interrupted => streamq_result::Interrupted,
+            _ => return unclassified(&e),
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<TryPopError> for Error {
+    fn from(e: TryPopError) -> Self {
+        let code = match e {
+            TryPopError::Empty => streamq_result::Empty,
+            TryPopError::Disconnected => streamq_result::EndOfStream,
         };
         Error::new(code, e.to_string())
     }
@@ -161,28 +215,77 @@ impl From<BuildError> for Error {
         let code = match e {
             BuildError::InvalidConfig(_) => streamq_result::InvalidArgument,
             BuildError::Io(_) => streamq_result::Io,
+            _ => return unclassified(&e),
         };
         Error::new(code, e.to_string())
+    }
+}
+
+/// The code for why a running writer failed.
+pub(crate) fn writer_error_code(e: &WriterError) -> streamq_result {
+    match e {
+        WriterError::Io { .. } => streamq_result::Io,
+        WriterError::Sink(_) => streamq_result::Failed,
+        WriterError::Format(_) => streamq_result::Limit,
+        WriterError::Panicked(_) => streamq_result::Panic,
+        _ => streamq_result::Failed,
     }
 }
 
 impl From<&WriterError> for Error {
     fn from(e: &WriterError) -> Self {
-        let code = match e {
-            WriterError::Io { .. } => streamq_result::Io,
-            WriterError::Sink(_) => streamq_result::Failed,
-            WriterError::InvalidConfig(_) => streamq_result::InvalidArgument,
-            WriterError::Closed => streamq_result::Closed,
-            WriterError::TooManyStreams => streamq_result::Limit,
-            WriterError::Panicked(_) => streamq_result::Panic,
+        Error::new(writer_error_code(e), e.to_string())
+    }
+}
+
+impl From<StartError> for Error {
+    fn from(e: StartError) -> Self {
+        match &e {
+            // The engine's own message: which option, and why (one shape for every front
+            // end, e.g. "compression applies to the capture_file sink only (this
+            // writer's sink is directory)").
+            StartError::InvalidConfig(_) => Error::new(streamq_result::InvalidArgument, e.to_string()),
+            StartError::Open(w) => Error::from(w),
+            _ => unclassified(&e),
+        }
+    }
+}
+
+impl From<AddStreamError> for Error {
+    fn from(e: AddStreamError) -> Self {
+        let code = match &e {
+            AddStreamError::InvalidConfig(_) | AddStreamError::DuplicateName(_) => {
+                streamq_result::InvalidArgument
+            }
+            AddStreamError::TooManyStreams => streamq_result::Limit,
+            AddStreamError::Closed => streamq_result::Closed,
+            AddStreamError::Failed(w) => writer_error_code(w),
+            _ => return unclassified(&e),
         };
         Error::new(code, e.to_string())
     }
 }
 
-impl From<WriterError> for Error {
-    fn from(e: WriterError) -> Self {
-        Error::from(&e)
+impl From<FlushError> for Error {
+    fn from(e: FlushError) -> Self {
+        let code = match &e {
+            FlushError::Closed => streamq_result::Closed,
+            FlushError::Failed(w) => writer_error_code(w),
+            _ => return unclassified(&e),
+        };
+        Error::new(code, e.to_string())
+    }
+}
+
+impl From<&CloseError> for Error {
+    fn from(e: &CloseError) -> Self {
+        Error::new(writer_error_code(&e.error), e.to_string())
+    }
+}
+
+impl From<OptionTextError> for Error {
+    fn from(e: OptionTextError) -> Self {
+        Error::new(streamq_result::InvalidArgument, e.to_string())
     }
 }
 
@@ -195,7 +298,7 @@ impl From<ReaderError> for Error {
                 streamq_result::Unsupported
             }
             ReaderError::NoSegments => streamq_result::InvalidArgument,
-            _ => streamq_result::Corrupt,
+            _ => return unclassified(&e),
         };
         Error::new(code, e.to_string())
     }

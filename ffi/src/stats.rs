@@ -1,8 +1,12 @@
-//! Plain C mirrors of the engine's counters.
+//! Plain C mirrors of the engine's queue counters.
 
 use streamq_core::{LatencySummary, QueueStats};
 
+use crate::sized::versioned;
+
 /// Percentiles of a latency histogram in nanoseconds (all 0 when nothing was recorded).
+///
+/// Frozen: this struct is embedded in others and never grows (it has no `struct_size`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct streamq_latency {
@@ -38,10 +42,13 @@ impl From<LatencySummary> for streamq_latency {
 
 /// A snapshot of a queue's counters. Frame accounting always balances:
 /// `frames_pushed == frames_popped + frames_dropped_newest + frames_dropped_oldest +
-/// frames_discarded + frames_queued`.
+/// frames_discarded + frames_queued`. An output: set `struct_size` before the call.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct streamq_queue_stats {
+    /// `sizeof(streamq_queue_stats)` as the caller's header declares it, set by the
+    /// caller (`STREAMQ_OUTPUT_INIT`); the library writes no more than that.
+    pub struct_size: usize,
     /// Frames given a sequence number: queued, or dropped by the overflow policy.
     pub frames_pushed: u64,
     /// Frames taken by the consumer (popped, or peeked and released).
@@ -60,7 +67,8 @@ pub struct streamq_queue_stats {
     pub bytes_popped: u64,
     /// Payload bytes dropped by policy (either reason).
     pub bytes_dropped: u64,
-    /// Pushes that returned `STREAMQ_RESULT_WOULD_BLOCK` or `STREAMQ_RESULT_TIMEOUT`.
+    /// Pushes that returned `STREAMQ_RESULT_WOULD_BLOCK` or `STREAMQ_RESULT_TIMEOUT`
+    /// (an interrupted wait is not counted).
     pub pushes_refused: u64,
     /// Ring bytes in use now (frame headers and alignment included).
     pub level_bytes: u64,
@@ -80,9 +88,12 @@ pub struct streamq_queue_stats {
     pub above_high_water: bool,
 }
 
+versioned!(streamq_queue_stats);
+
 impl From<QueueStats> for streamq_queue_stats {
     fn from(s: QueueStats) -> Self {
         streamq_queue_stats {
+            struct_size: size_of::<Self>(),
             frames_pushed: s.frames_pushed,
             frames_popped: s.frames_popped,
             frames_dropped_newest: s.frames_dropped_newest,
