@@ -42,7 +42,7 @@ def test_event_loop_stays_responsive_while_waiting():
                 ticks += 1
 
         tk = asyncio.create_task(ticker())
-        with pytest.raises(streamq.TimeoutError):
+        with pytest.raises(streamq.Timeout):
             await q.apop(timeout=0.3)
         tk.cancel()
         return ticks
@@ -97,7 +97,7 @@ def test_wait_writable_timeout_and_closed():
         q.push(bytes(8_000))
 
     async def main():
-        with pytest.raises(streamq.TimeoutError):
+        with pytest.raises(streamq.Timeout):
             await q.wait_writable(timeout=0.1)
         q.close()
         with pytest.raises(streamq.ClosedError):

@@ -59,9 +59,9 @@ def test_bad_arguments(q, capture):
     with pytest.raises(ValueError):
         streamq.Queue(capacity=0)
     with pytest.raises(ValueError, match="compression"):
-        streamq.Writer(capture, compress="lz4")
+        streamq.Writer(capture, compression="lz4")
     with pytest.raises(ValueError, match="level"):
-        streamq.Writer(capture, compress="zstd:99")
+        streamq.Writer(capture, compression="zstd:99")
     with pytest.raises(ValueError, match="fsync"):
         streamq.Writer(capture, fsync="sometimes")
     with pytest.raises(TypeError, match="bool"):
@@ -76,9 +76,9 @@ def test_bad_arguments(q, capture):
         streamq.Writer(capture, writes_in_flight=-1)
     with streamq.Writer(capture) as w:
         with pytest.raises(TypeError):
-            w.write("text")
+            w.push("text")
         with pytest.raises(ValueError, match="C-contiguous"):
-            w.write(np.zeros((10, 10), np.uint16)[:, 1])
+            w.push(np.zeros((10, 10), np.uint16)[:, 1])
         w.add_stream("a")
         with pytest.raises(ValueError, match="already"):
             w.add_stream("a")
@@ -86,7 +86,7 @@ def test_bad_arguments(q, capture):
 
 def test_reader_bad_input(tmp_path):
     missing = tmp_path / "missing.sqcap"
-    with pytest.raises(streamq.IOError) as e:
+    with pytest.raises(streamq.IOFailure) as e:
         streamq.Reader(missing)
     assert isinstance(e.value, OSError) and e.value.errno == 2 and e.value.filename == str(missing)
     junk = tmp_path / "junk.sqcap"

@@ -14,9 +14,9 @@ def test_callback_runs_on_writer_thread_with_python_objects(tmp_path):
     def on_segment(info):
         calls.append((threading.current_thread().name, info.index, dict(info.to_dict())))
 
-    with streamq.Writer(tmp_path / "c.sqcap", segment_size=100_000, on_segment=on_segment) as w:
+    with streamq.Writer(tmp_path / "c.sqcap", segment_bytes=100_000, on_segment=on_segment) as w:
         for _ in range(10):
-            w.write(bytes(40_000))
+            w.push(bytes(40_000))
     assert calls and all(c[0] != threading.main_thread().name for c in calls)
     assert [c[1] for c in calls] == list(range(len(calls)))
 
@@ -28,9 +28,9 @@ def test_exception_in_callback_does_not_kill_the_writer(tmp_path, monkeypatch):
     def on_segment(info):
         raise ValueError("bug in user callback")
 
-    with streamq.Writer(tmp_path / "c.sqcap", segment_size=100_000, on_segment=on_segment) as w:
+    with streamq.Writer(tmp_path / "c.sqcap", segment_bytes=100_000, on_segment=on_segment) as w:
         for _ in range(10):
-            w.write(bytes(40_000))
+            w.push(bytes(40_000))
     assert w.stats.frames_written == 10 and w.stats.error is None
     assert reported and isinstance(reported[0].exc_value, ValueError)
 
@@ -41,16 +41,16 @@ def test_calling_the_writer_from_its_callback_raises(tmp_path):
 
     def on_segment(info):
         w = holder["w"]
-        for call in (w.flush, lambda: w.stats, lambda: w.write(b"x"), w.close):
+        for call in (w.flush, lambda: w.stats, lambda: w.push(b"x"), w.close):
             try:
                 call()
             except RuntimeError as e:
                 errors.append(str(e))
 
-    w = streamq.Writer(tmp_path / "c.sqcap", segment_size=100_000, on_segment=on_segment)
+    w = streamq.Writer(tmp_path / "c.sqcap", segment_bytes=100_000, on_segment=on_segment)
     holder["w"] = w
     for _ in range(5):
-        w.write(bytes(40_000))
+        w.push(bytes(40_000))
     report = w.close()
     assert report.frames_written == 5
     assert errors and all("callback" in e for e in errors)

@@ -56,11 +56,11 @@ def test_producer_close():
 def test_closed_writer_and_stream(capture):
     w = streamq.Writer(capture)
     s = w.add_stream("s")
-    w.write(b"x")
+    w.push(b"x")
     report = w.close()
     assert report.frames_written == 1
     assert w.closed
-    for call in (lambda: w.write(b"y"), lambda: s.write(b"y"), w.flush, lambda: w.add_stream("t")):
+    for call in (lambda: w.push(b"y"), lambda: s.push(b"y"), w.flush, lambda: w.add_stream("t")):
         with pytest.raises(streamq.ClosedError):
             call()
     again = w.close()  # idempotent: the same report
@@ -72,18 +72,18 @@ def test_stream_close(capture):
     with streamq.Writer(capture) as w:
         a = w.add_stream("a")
         b = w.add_stream("b")
-        a.write(b"1")
+        a.push(b"1")
         a.close()
         assert a.closed
         with pytest.raises(streamq.ClosedError):
-            a.write(b"2")
-        b.write(b"3")  # other streams go on
+            a.push(b"2")
+        b.push(b"3")  # other streams go on
     assert [s.frames for s in streamq.Reader(capture).streams] == [1, 1]
 
 
 def test_closed_reader(capture):
     with streamq.Writer(capture) as w:
-        w.write(b"abc")
+        w.push(b"abc")
     r = streamq.Reader(capture)
     frames = list(r)
     r.close()

@@ -86,19 +86,19 @@ def test_ctrl_c_interrupts_blocking_writer_write(capture):
         release.wait(30)
 
     frame = bytes(30 * 1024)
-    with streamq.Writer(capture, segment_size=64 * 1024, on_segment=on_segment) as w:
+    with streamq.Writer(capture, segment_bytes=64 * 1024, on_segment=on_segment) as w:
         s = w.add_stream("s", capacity=256 * 1024)
         while True:  # write until the writer is stalled in the callback and the ring full
             try:
-                s.write(frame, timeout=0)
+                s.push(frame, timeout=0)
             except streamq.WouldBlockError:
                 if entered.is_set():
                     break
                 time.sleep(0.001)  # the writer is still draining
         t = interrupt_when(lambda: s.stats.waiting_producers > 0)
         with pytest.raises(KeyboardInterrupt):
-            s.write(frame)
+            s.push(frame)
         t.join()
         release.set()
-        assert s.write(b"after", timeout=10) is not None
+        assert s.push(b"after", timeout=10) is not None
     assert w.stats.frames_failed == 0

@@ -25,7 +25,7 @@ def payload(name, i, size):
 
 def test_three_streams_from_three_threads(capture):
     t0 = time.monotonic_ns()
-    with streamq.Writer(capture, compress="zstd:1", capacity=64 << 20) as w:
+    with streamq.Writer(capture, compression="zstd:1", capacity=64 << 20) as w:
         streams = {
             n: w.add_stream(n, mt, policy=pol, metadata={"bytes": size})
             for n, (mt, size, _, pol) in SPECS.items()
@@ -35,7 +35,7 @@ def test_three_streams_from_three_threads(capture):
             _, size, count, _ = SPECS[name]
             s = streams[name]
             for i in range(count):
-                assert s.write(payload(name, i, size), timestamp=time.monotonic_ns()) == i
+                assert s.push(payload(name, i, size), timestamp=time.monotonic_ns()) == i
 
         threads = [threading.Thread(target=produce, args=(n,)) for n in SPECS]
         for t in threads:

@@ -23,7 +23,7 @@ def address(a: np.ndarray) -> int:
 def recorded(capture):
     with streamq.Writer(capture) as w:
         for i in range(3):
-            w.write(depth(i))
+            w.push(depth(i))
     return capture
 
 
@@ -58,8 +58,8 @@ def test_memoryview_is_read_only(recorded):
 
 
 def test_compressed_frames_give_bytes(capture):
-    with streamq.Writer(capture, compress="zstd:3") as w:
-        w.write(depth(5))
+    with streamq.Writer(capture, compression="zstd:3") as w:
+        w.push(depth(5))
     f = next(iter(streamq.Reader(capture)))
     assert f.compressed and isinstance(f.data, bytes)
     assert np.array_equal(np.frombuffer(f.data, np.uint16).reshape(H, W), depth(5))

@@ -49,7 +49,7 @@ def test_timestamps():
 def test_pop_timeout_and_nonblocking():
     q = streamq.Queue(capacity=1 << 20)
     t0 = time.monotonic()
-    with pytest.raises(streamq.TimeoutError):
+    with pytest.raises(streamq.Timeout):
         q.pop(timeout=0.2)
     assert 0.15 <= time.monotonic() - t0 < 2.0
     with pytest.raises(TimeoutError):  # the builtin too
@@ -146,7 +146,7 @@ def test_frame_too_large_and_max_frames():
 
 def test_properties_and_repr():
     q = streamq.Queue(capacity=100_000, policy="drop_oldest")
-    assert q.policy == "drop_oldest"
+    assert q.policy == "drop-oldest"
     assert q.capacity >= 100_000 and q.capacity % 4096 == 0
     assert not q.closed and not q.is_above_high_water
     assert "streamq.Queue" in repr(q)

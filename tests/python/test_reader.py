@@ -13,9 +13,9 @@ def two_streams(capture):
         a = w.add_stream("a", "test/a", metadata={"k": "v"})
         b = w.add_stream("b", "test/b")
         for i in range(20):
-            a.write(b"a%03d" % i, timestamp=1000 + 10 * i)
+            a.push(b"a%03d" % i, timestamp=1000 + 10 * i)
             if i % 2 == 0:
-                b.write(b"b%03d" % i, timestamp=1005 + 10 * i)
+                b.push(b"b%03d" % i, timestamp=1005 + 10 * i)
     return capture
 
 
@@ -100,8 +100,8 @@ def test_truncated_file_reads_up_to_last_record_and_recovers(two_streams, tmp_pa
 
 def test_damaged_payload_raises_corrupt_on_data(capture):
     with streamq.Writer(capture) as w:
-        w.write(b"A" * 1000)
-        w.write(b"B" * 1000)
+        w.push(b"A" * 1000)
+        w.push(b"B" * 1000)
     raw = bytearray(capture.read_bytes())
     i = raw.find(b"B" * 1000)
     raw[i + 10] ^= 0xFF
@@ -116,7 +116,7 @@ def test_damaged_payload_raises_corrupt_on_data(capture):
 def test_gap_records(capture):
     with streamq.Writer(capture) as w:
         s = w.add_stream("s", capacity=64 * 1024, policy="drop_newest")
-        results = [s.write(bytes(10_000)) for _ in range(50)]
+        results = [s.push(bytes(10_000)) for _ in range(50)]
     dropped = results.count(None)
     r = streamq.Reader(capture)
     assert sum(g.count for g in r.gaps) == dropped == r.streams[0].dropped

@@ -133,7 +133,7 @@ def test_reserve_blocks_with_timeout_when_full():
             q.push(bytes(10_000), timeout=0)
         except streamq.WouldBlockError:
             break
-    with pytest.raises(streamq.TimeoutError):
+    with pytest.raises(streamq.Timeout):
         q.reserve(10_000, timeout=0.05)
     q.close()
     with pytest.raises(streamq.ClosedError):

@@ -20,13 +20,13 @@ def test_python_written_capture_reads_bit_exact_in_rust(cli, capture, tmp_path):
     rng = np.random.default_rng(7)
     depth = [rng.integers(0, 4096, (576, 640), dtype=np.uint16) for _ in range(8)]
     imu = [rng.standard_normal(6).astype(np.float32) for _ in range(100)]
-    with streamq.Writer(capture, compress="zstd:3") as w:
+    with streamq.Writer(capture, compression="zstd:3") as w:
         d = w.add_stream("depth", "depth/u16", metadata={"width": 640, "height": 576})
         i = w.add_stream("imu", "imu/f32x6")
         for k, a in enumerate(depth):
-            d.write(a, timestamp=1_000_000 * k)
+            d.push(a, timestamp=1_000_000 * k)
         for k, a in enumerate(imu):
-            i.write(a, timestamp=80_000 * k)
+            i.push(a, timestamp=80_000 * k)
     report = json.loads(run(cli, "verify", capture, "--json").strip().splitlines()[-1])
     assert report["ok"] is True and report["frames"] == 108
     assert {s["name"]: s["frames"] for s in report["streams"]} == {"depth": 8, "imu": 100}

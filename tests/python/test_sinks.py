@@ -34,8 +34,8 @@ def test_callable_sink_gets_every_frame_in_order_bit_exact():
         depth = w.add_stream("depth", "depth/u16")
         imu = w.add_stream("imu", policy="block", capacity=1 << 16)
         for seq in range(200):
-            assert depth.write(payload(0, seq), timestamp=1_000_000 + seq * 33) == seq
-            assert imu.write(payload(1, seq)) == seq
+            assert depth.push(payload(0, seq), timestamp=1_000_000 + seq * 33) == seq
+            assert imu.push(payload(1, seq)) == seq
             if seq == 100:
                 w.flush()
     report = w.close()
@@ -60,7 +60,7 @@ def test_callable_sink_gets_every_frame_in_order_bit_exact():
 def test_callable_sink_default_stream_and_zero_copy_reserve():
     events = []
     with streamq.Writer(sink=events.append) as w:
-        w.write(b"first")
+        w.push(b"first")
         s = w.streams[0]
         with s.reserve(4) as buf:
             buf[:] = b"abcd"
@@ -87,7 +87,7 @@ def test_callable_sink_reports_gaps_under_drop_policies(policy):
 
     def push(seq):
         frame[:8] = seq.to_bytes(8, "little")
-        return stream.write(frame)
+        return stream.push(frame)
 
     assert push(0) == 0
     assert entered.wait(60)
@@ -144,7 +144,7 @@ def test_exception_in_sink_fails_the_writer():
     w = streamq.Writer(sink=sink, on_error=errors.append)
     for _ in range(10):
         try:
-            w.write(b"x" * 100)
+            w.push(b"x" * 100)
         except streamq.WriterError:
             break
     with pytest.raises(streamq.WriterError) as flush_err:
@@ -153,7 +153,7 @@ def test_exception_in_sink_fails_the_writer():
     assert isinstance(flush_err.value.__cause__, ValueError)
     assert str(flush_err.value.__cause__) == "cannot send frame 3"
     with pytest.raises(streamq.WriterError):
-        w.write(b"more")
+        w.push(b"more")
     assert isinstance(w.error, streamq.WriterError)
     with pytest.raises(streamq.WriterError) as close_err:
         w.close()
@@ -174,7 +174,7 @@ def test_sink_calling_back_into_its_writer_fails_it_instead_of_deadlocking():
 
     w = streamq.Writer(sink=sink)
     holder["w"] = w
-    w.write(b"frame")
+    w.push(b"frame")
     with pytest.raises(streamq.WriterError) as e:
         w.close()
     assert isinstance(e.value.__cause__, RuntimeError)
@@ -189,7 +189,7 @@ def test_open_callable_sink_writer_is_closed_at_exit():
             sys.stdout.write(f"frame {frame.seq} {len(frame.data)}\\n")
         w = streamq.Writer(sink=sink)
         for i in range(20):
-            w.write(bytes(i))
+            w.push(bytes(i))
         # no close: atexit closes it while the sink can still run
         """
     )
@@ -206,10 +206,10 @@ def test_directory_sink_writes_one_file_per_frame(tmp_path):
     with streamq.Writer(out, sink="directory", io_workers=2) as w:
         assert w.sink == "directory" and w.path == out
         for seq in range(30):
-            assert w.write(payload(0, seq)) == seq
+            assert w.push(payload(0, seq)) == seq
         imu = w.add_stream("imu")
         for seq in range(5):
-            imu.write(payload(1, seq))
+            imu.push(payload(1, seq))
     assert w.stats.frames_written == 35
     files = sorted(p.name for p in out.iterdir() if p.is_file())
     assert files == [f"frame-{seq:06d}.raw" for seq in range(30)]
@@ -227,7 +227,7 @@ def test_on_durable_capture_file_increasing_seqs(capture):
     marks = []
     with streamq.Writer(capture, fsync="always", on_durable=lambda sid, seq: marks.append((sid, seq))) as w:
         for i in range(30):
-            w.write(b"d" * 1000)
+            w.push(b"d" * 1000)
             if i % 10 == 9:
                 w.flush()
         assert w.durable_seq == 29
@@ -241,9 +241,9 @@ def test_on_durable_callable_sink_per_stream():
     with streamq.Writer(sink=lambda ev: None, fsync="always", on_durable=lambda *a: marks.append(a)) as w:
         a, b = w.add_stream("a"), w.add_stream("b")
         for i in range(20):
-            a.write(b"1")
+            a.push(b"1")
             if i % 2:
-                b.write(b"2")
+                b.push(b"2")
         w.flush()
     for sid, last in ((0, 19), (1, 9)):
         seqs = [seq for s, seq in marks if s == sid]
@@ -272,12 +272,12 @@ def test_sink_arguments_are_checked(tmp_path):
     with pytest.raises(ValueError, match="no path"):
         streamq.Writer(tmp_path / "x", sink=fn)
     for kwargs in (
-        {"compress": "zstd"},
-        {"segment_size": 1 << 20},
-        {"segment_seconds": 1.0},
+        {"compression": "zstd"},
+        {"segment_bytes": 1 << 20},
+        {"segment_duration": 1.0},
         {"preallocate": 1 << 20},
         {"writes_in_flight": 1},
-        {"workers": 2},
+        {"compress_workers": 2},
         {"metadata": {"k": "v"}},
         {"io_workers": 2},
     ):
@@ -286,7 +286,7 @@ def test_sink_arguments_are_checked(tmp_path):
     with pytest.raises(ValueError, match="io_workers"):
         streamq.Writer(tmp_path / "x.sqcap", io_workers=2)
     with pytest.raises(ValueError, match="compress"):
-        streamq.Writer(tmp_path / "d", sink="directory", compress="zstd")
+        streamq.Writer(tmp_path / "d", sink="directory", compression="zstd")
     with pytest.raises(ValueError):
         streamq.Writer(tmp_path / "d", sink="directory", io_workers=0)
     # None and "capture_file" are the default sink.

@@ -33,7 +33,7 @@ def test_other_threads_run_while_push_blocks():
     with_timeout_start = time.monotonic()
     try:
         q.push(bytes(10_000), timeout=0.5)
-    except streamq.TimeoutError:
+    except streamq.Timeout:
         pass
     progressed = counter - before
     stop.set()
@@ -102,7 +102,7 @@ def test_two_threads_writing_two_streams(capture):
 
         def write(s):
             for i in range(frames):
-                s.write(BIG, timestamp=i)
+                s.push(BIG, timestamp=i)
 
         ts = [threading.Thread(target=write, args=(s,)) for s in (a, b)]
         for t in ts:

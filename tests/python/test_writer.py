@@ -19,7 +19,7 @@ def frames(n, size=50_000, seed=0):
 def test_write_close_report_and_read_back(capture):
     data = frames(20)
     with streamq.Writer(capture) as w:
-        seqs = [w.write(d, timestamp=1000 + i) for i, d in enumerate(data)]
+        seqs = [w.push(d, timestamp=1000 + i) for i, d in enumerate(data)]
         assert seqs == list(range(20))
     r = w.close()  # after the with block: the same report again
     assert r.frames_written == 20 and r.frames_dropped == 0 and r.frames_failed == 0
@@ -39,7 +39,7 @@ def test_write_close_report_and_read_back(capture):
 def test_flush_makes_frames_visible(capture):
     w = streamq.Writer(capture, fsync="always")
     for d in frames(5):
-        w.write(d)
+        w.push(d)
     w.flush()
     s = w.stats
     assert s.frames_written == 5 and s.syncs >= 1
@@ -56,9 +56,9 @@ def test_flush_makes_frames_visible(capture):
 @pytest.mark.parametrize("compress", ["zstd", "zstd:1", "zstd:19"])
 def test_compression(capture, compress):
     image = (np.arange(640 * 576) % 1024).astype(np.uint16)  # compressible
-    with streamq.Writer(capture, compress=compress, workers=2) as w:
+    with streamq.Writer(capture, compression=compress, compress_workers=2) as w:
         for i in range(10):
-            w.write(image)
+            w.push(image)
     r = w.stats
     assert r.frames_compressed + r.frames_stored_raw == 10
     assert r.frames_compressed > 0 and r.compression_ratio > 2
@@ -71,7 +71,7 @@ def test_compression(capture, compress):
 def test_fsync_policies(capture, fsync):
     with streamq.Writer(capture, fsync=fsync) as w:
         for d in frames(10, 20_000):
-            w.write(d)
+            w.push(d)
         w.flush()
         if fsync != "close":
             assert w.durable_seq == 9
@@ -81,9 +81,9 @@ def test_fsync_policies(capture, fsync):
 def test_segments_and_on_segment(tmp_path):
     seen = []
     path = tmp_path / "cap.sqcap"
-    with streamq.Writer(path, segment_size=200_000, on_segment=seen.append) as w:
+    with streamq.Writer(path, segment_bytes=200_000, on_segment=seen.append) as w:
         for i, d in enumerate(frames(20, 50_000)):
-            w.write(d)
+            w.push(d)
             if i % 5 == 4:
                 w.flush()  # rotation is checked per write call; queued frames coalesce
     report = w.stats
@@ -100,9 +100,9 @@ def test_segments_and_on_segment(tmp_path):
 
 
 def test_segment_seconds(tmp_path):
-    with streamq.Writer(tmp_path / "t.sqcap", segment_seconds=0.05) as w:
+    with streamq.Writer(tmp_path / "t.sqcap", segment_duration=0.05) as w:
         for d in frames(6, 1000):
-            w.write(d)
+            w.push(d)
             time.sleep(0.03)
     assert len(w.stats.segments) >= 2
 
@@ -111,14 +111,14 @@ def test_metadata_and_streams(capture):
     with streamq.Writer(capture, metadata={"sensor": "kinect", "serial": 42}) as w:
         depth = w.add_stream("depth", "depth/u16", metadata={"width": 640, "height": 576})
         imu = w.add_stream("imu", "imu/f32x6", capacity=1 << 20, policy="drop_newest")
-        assert (depth.id, imu.id) == (0, 1)
+        assert (depth.stream_id, imu.stream_id) == (0, 1)
         assert depth.name == "depth" and depth.media_type == "depth/u16"
         assert depth.metadata == {"width": "640", "height": "576"}
-        assert imu.policy == "drop_newest" and depth.policy == "block"
+        assert imu.policy == "drop-newest" and depth.policy == "block"
         assert [s.name for s in w.streams] == ["depth", "imu"]
-        depth.write(bytes(1000))
-        imu.write(bytes(24))
-        w.write(b"default")  # the default stream is created on first use
+        depth.push(bytes(1000))
+        imu.push(bytes(24))
+        w.push(b"default")  # the default stream is created on first use
         assert [s.name for s in w.streams] == ["depth", "imu", "frames"]
     infos = {s.name: s for s in streamq.Reader(capture).streams}
     assert infos["depth"].metadata == {"width": "640", "height": "576"}
@@ -130,11 +130,11 @@ def test_add_stream_while_recording(capture):
     with streamq.Writer(capture) as w:
         a = w.add_stream("a")
         for i in range(10):
-            a.write(bytes([i]) * 100)
+            a.push(bytes([i]) * 100)
         w.flush()
         b = w.add_stream("b")
         for i in range(10):
-            b.write(bytes([i]) * 10)
+            b.push(bytes([i]) * 10)
     r = streamq.Reader(capture, stream="b")
     assert [bytes(f.data) for f in r] == [bytes([i]) * 10 for i in range(10)]
 
@@ -151,13 +151,13 @@ def test_drop_oldest_stream_beside_block_stream(capture):
             stall.set()
             release.wait(20)
 
-    with streamq.Writer(capture, segment_size=300_000, on_segment=on_segment) as w:
+    with streamq.Writer(capture, segment_bytes=300_000, on_segment=on_segment) as w:
         keep = w.add_stream("keep", capacity=4 << 20, policy="block")
         preview = w.add_stream("preview", capacity=256 * 1024, policy="drop_oldest")
         i = 0
         while not stall.is_set() or i < 60:
-            keep.write(i.to_bytes(4, "little") * 1000)
-            preview.write(i.to_bytes(4, "little") * 10_000)
+            keep.push(i.to_bytes(4, "little") * 1000)
+            preview.push(i.to_bytes(4, "little") * 10_000)
             i += 1
         release.set()
     report = w.stats
@@ -190,13 +190,13 @@ def test_stats_while_recording(capture):
     with streamq.Writer(capture) as w:
         s = w.add_stream("s")
         for d in frames(5, 1000):
-            s.write(d)
+            s.push(d)
         st = s.stats
         assert st.frames_pushed == 5 and st.push_latency.count == 5
         w.flush()
         assert w.stats.frames_written == 5
         assert w.stats.streams[0].queue.push_latency.count == 5
-        assert "streamq.Writer" in repr(w) and "streamq.Stream" in repr(s)
+        assert "streamq.Writer" in repr(w) and "streamq.Producer" in repr(s)
 
 
 @pytest.mark.parametrize("in_flight", [0, 1, 4])
@@ -204,7 +204,7 @@ def test_writes_in_flight_round_trip(capture, in_flight):
     data = frames(30, size=300_000, seed=in_flight)
     with streamq.Writer(capture, writes_in_flight=in_flight) as w:
         for d in data:
-            w.write(d)
+            w.push(d)
         w.flush()
         assert w.stats.frames_written == 30  # flush waits for writes in flight
     got = list(streamq.Reader(capture))
@@ -216,9 +216,9 @@ def test_raw_when_behind_false_compresses_every_frame(capture):
     # A small ring the producer outruns: by default frames above high water are stored
     # raw; with raw_when_behind=False every frame is compressed.
     data = [np.full(200_000, i % 7, dtype=np.uint8) for i in range(60)]
-    with streamq.Writer(capture, compress="zstd", capacity=1 << 20, raw_when_behind=False) as w:
+    with streamq.Writer(capture, compression="zstd", capacity=1 << 20, raw_when_behind=False) as w:
         for d in data:
-            w.write(d)
+            w.push(d)
     r = w.close()
     assert r.frames_written == 60 and r.frames_stored_raw == 0 and r.frames_compressed == 60
     assert [bytes(f.data) for f in streamq.Reader(capture)] == [d.tobytes() for d in data]

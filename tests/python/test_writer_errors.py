@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     written = 0
     try:
         for i in range(1000):
-            w.write(bytes(10_000))
+            w.push(bytes(10_000))
             written += 1
             if i % 10 == 9:
                 w.flush()   # small writes: some succeed before the limit is hit
@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
         raised = e
     assert raised is not None, "no error reached the producer"
     assert isinstance(raised, OSError) and raised.errno == errno.EFBIG, raised
-    assert isinstance(raised, streamq.WriterError) and isinstance(raised, streamq.IOError)
+    assert isinstance(raised, streamq.WriterError) and isinstance(raised, streamq.IOFailure)
     try:
         w.close()
         raise AssertionError("close() did not raise")
@@ -62,6 +62,6 @@ def test_writer_cannot_start(tmp_path):
 
     import streamq
 
-    with pytest.raises(streamq.IOError) as e:
+    with pytest.raises(streamq.IOFailure) as e:
         streamq.Writer(tmp_path / "no" / "such" / "dir" / "c.sqcap")
     assert e.value.errno == 2

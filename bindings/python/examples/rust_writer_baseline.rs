@@ -7,8 +7,8 @@
 //! cargo run --release -p streamq-python --example rust_writer_baseline -- PATH FRAMES
 //! ```
 
-use streamq::{PushOptions};
 use std::time::Instant;
+use streamq::PushOptions;
 
 use streamq::{StreamConfig, Writer, WriterConfig};
 

@@ -3,16 +3,21 @@
 //! ```text
 //! Exception
 //! └── streamq.Error
-//!     ├── ClosedError                    use of a closed queue / stream / writer / reader
+//!     ├── ClosedError                    use of a closed queue / producer / writer / reader
 //!     │   └── EndOfStream                pop / next after the producers closed and the queue drained
-//!     ├── TimeoutError                   also a builtins.TimeoutError
-//!     ├── WouldBlockError                full queue under policy "fail" (or timeout=0)
+//!     ├── Timeout                        also a builtins.TimeoutError
+//!     ├── WouldBlockError                full queue under policy "fail-fast" (or block=False)
 //!     ├── FrameTooLargeError             also a ValueError: the frame can never fit
 //!     ├── CorruptFileError               not a capture file, damaged record, bad version
-//!     ├── IOError                        also an OSError, with errno / strerror / filename
+//!     ├── IOFailure                      also a builtins.OSError, with errno / strerror / filename
+//!     ├── Interrupted                    a wait cut short by a streamq.Interrupt
 //!     └── WriterError                    the writer failed (``.report`` when raised by close)
-//!         └── WriterIOError              a WriterError that is also a streamq.IOError
+//!         └── WriterIOError              a WriterError that is also an IOFailure
 //! ```
+//!
+//! No name shadows a builtin (`Timeout`, not `TimeoutError`; `IOFailure`, not `IOError`):
+//! `from streamq import *` is safe. The old names stay reachable as deprecated attributes
+//! of the package (see `python/streamq/__init__.py`).
 //!
 //! The classes are made at module import with `type(name, bases, dict)` so that several
 //! bases are possible (pyo3's `create_exception!` takes one).
@@ -23,7 +28,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use streamq::reader::ReaderError;
-use streamq::writer::WriterError;
+use streamq::writer::{AddStreamError, FlushError, StartError, WriterError};
+use streamq::{BuildError, OptionTextError};
 
 struct Types {
     error: Py<PyType>,
@@ -34,6 +40,7 @@ struct Types {
     too_large: Py<PyType>,
     corrupt: Py<PyType>,
     io: Py<PyType>,
+    interrupted: Py<PyType>,
     writer: Py<PyType>,
     writer_io: Py<PyType>,
 }
@@ -58,7 +65,7 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             py,
             "ClosedError",
             &[e],
-            "The queue, stream, writer or reader is closed: nothing more can be pushed or read.",
+            "The queue, producer, writer or reader is closed: nothing more can be pushed or read.",
         )?;
         let end_of_stream = make(
             py,
@@ -68,7 +75,7 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
         )?;
         let timeout = make(
             py,
-            "TimeoutError",
+            "Timeout",
             &[e, &py.get_type::<PyTimeoutError>()],
             "A blocking call's timeout passed (also a builtins.TimeoutError).",
         )?;
@@ -76,7 +83,7 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             py,
             "WouldBlockError",
             &[e],
-            "The queue is full and the call may not wait (policy \"fail\", or timeout=0).",
+            "The queue is full and the call may not wait (policy \"fail-fast\", block=False or timeout=0).",
         )?;
         let too_large = make(
             py,
@@ -92,21 +99,27 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
         )?;
         let io = make(
             py,
-            "IOError",
+            "IOFailure",
             &[e, &py.get_type::<PyOSError>()],
-            "An operating-system error (also an OSError: errno, strerror, filename).",
+            "An operating-system error (also a builtins.OSError: errno, strerror, filename).",
+        )?;
+        let interrupted = make(
+            py,
+            "Interrupted",
+            &[e],
+            "A wait was cut short because the streamq.Interrupt given to the call was triggered.",
         )?;
         let writer = make(
             py,
             "WriterError",
             &[e],
-            "The writer failed. Raised by the next write/flush/close; close()'s carries `.report`.",
+            "The writer failed. Raised by the next push/flush/close; close()'s carries `.report`.",
         )?;
         let writer_io = make(
             py,
             "WriterIOError",
             &[writer.bind(py), io.bind(py)],
-            "The writer failed on an I/O error (ENOSPC, EIO ...); also a streamq.IOError / OSError.",
+            "The writer failed on an I/O error (ENOSPC, EIO ...); also a streamq.IOFailure / OSError.",
         )?;
         Ok::<_, PyErr>(Types {
             error,
@@ -117,6 +130,7 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             too_large,
             corrupt,
             io,
+            interrupted,
             writer,
             writer_io,
         })
@@ -131,11 +145,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("Error", &t.error),
         ("ClosedError", &t.closed),
         ("EndOfStream", &t.end_of_stream),
-        ("TimeoutError", &t.timeout),
+        ("Timeout", &t.timeout),
         ("WouldBlockError", &t.would_block),
         ("FrameTooLargeError", &t.too_large),
         ("CorruptFileError", &t.corrupt),
-        ("IOError", &t.io),
+        ("IOFailure", &t.io),
+        ("Interrupted", &t.interrupted),
         ("WriterError", &t.writer),
         ("WriterIOError", &t.writer_io),
     ] {
@@ -166,7 +181,7 @@ pub fn end_of_stream(py: Python<'_>) -> PyErr {
     new_err(py, |t| &t.end_of_stream, "end of stream".into())
 }
 
-/// `streamq.TimeoutError`.
+/// `streamq.Timeout`.
 pub fn timeout(py: Python<'_>, msg: impl Into<String>) -> PyErr {
     new_err(py, |t| &t.timeout, msg.into())
 }
@@ -174,6 +189,15 @@ pub fn timeout(py: Python<'_>, msg: impl Into<String>) -> PyErr {
 /// `streamq.WouldBlockError`.
 pub fn would_block(py: Python<'_>, msg: impl Into<String>) -> PyErr {
     new_err(py, |t| &t.would_block, msg.into())
+}
+
+/// `streamq.Interrupted`.
+pub fn interrupted(py: Python<'_>) -> PyErr {
+    new_err(
+        py,
+        |t| &t.interrupted,
+        "the wait was interrupted (its streamq.Interrupt was triggered)".into(),
+    )
 }
 
 /// `streamq.FrameTooLargeError`.
@@ -210,7 +234,7 @@ fn os_error(
     }
 }
 
-/// `streamq.IOError` (an OSError) from a Rust I/O error.
+/// `streamq.IOFailure` (an OSError) from a Rust I/O error.
 pub fn io(py: Python<'_>, e: &std::io::Error, path: Option<&std::path::Path>) -> PyErr {
     os_error(
         py,
@@ -221,9 +245,14 @@ pub fn io(py: Python<'_>, e: &std::io::Error, path: Option<&std::path::Path>) ->
     )
 }
 
-/// The exception for a writer failure: `WriterIOError` for I/O errors (errno set),
-/// `ValueError` for a bad configuration, `ClosedError` for a closed writer, else
-/// `WriterError`.
+/// A ValueError for an option value the engine's parser refused; the message starts
+/// with the Python argument's name.
+pub fn option(name: &str, e: &OptionTextError) -> PyErr {
+    PyValueError::new_err(format!("{name}: {e}"))
+}
+
+/// Why a running writer failed: `WriterIOError` for I/O errors (errno, filename set),
+/// else `WriterError`.
 pub fn writer(py: Python<'_>, e: &WriterError) -> PyErr {
     match e {
         WriterError::Io {
@@ -235,9 +264,48 @@ pub fn writer(py: Python<'_>, e: &WriterError) -> PyErr {
             e.to_string(),
             Some(path.display().to_string()),
         ),
-        WriterError::InvalidConfig(m) => PyValueError::new_err(m.clone()),
-        WriterError::Closed => closed(py, "writer is closed"),
         _ => new_err(py, |t| &t.writer, e.to_string()),
+    }
+}
+
+/// `Writer.start` refused: the engine's message as a ValueError for a configuration it
+/// cannot use (an option the sink does not use, a value out of range), else the
+/// writer error (the file could not be created ...).
+pub fn start(py: Python<'_>, e: &StartError) -> PyErr {
+    match e {
+        StartError::InvalidConfig(m) => PyValueError::new_err(m.clone()),
+        StartError::Open(e) => writer(py, e),
+        _ => error(py, e.to_string()),
+    }
+}
+
+/// `Writer.add_stream` refused; `failed` maps the writer's own error.
+pub fn add_stream(py: Python<'_>, e: &AddStreamError, failed: impl Fn(&WriterError) -> PyErr) -> PyErr {
+    match e {
+        AddStreamError::InvalidConfig(_) | AddStreamError::DuplicateName(_) => {
+            PyValueError::new_err(e.to_string())
+        }
+        AddStreamError::Closed => closed(py, "writer is closed"),
+        AddStreamError::Failed(w) => failed(w),
+        _ => error(py, e.to_string()),
+    }
+}
+
+/// `Writer.flush` refused; `failed` maps the writer's own error.
+pub fn flush(py: Python<'_>, e: &FlushError, failed: impl Fn(&WriterError) -> PyErr) -> PyErr {
+    match e {
+        FlushError::Closed => closed(py, "writer is closed"),
+        FlushError::Failed(w) => failed(w),
+        _ => error(py, e.to_string()),
+    }
+}
+
+/// A queue could not be built.
+pub fn build(py: Python<'_>, e: BuildError) -> PyErr {
+    match e {
+        BuildError::InvalidConfig(m) => PyValueError::new_err(m),
+        BuildError::Io(e) => io(py, &e, None),
+        e => error(py, e.to_string()),
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use streamq::reader::{RecordedFrame, Reader};
+use streamq::reader::{Cursor, RecordedFrame};
 
 use crate::buffers::{BufferView, Owner};
 use crate::errors;
@@ -13,10 +13,14 @@ use crate::errors;
 enum Source {
     /// Copied out of a queue (once, with the GIL released).
     Owned(Py<BufferView>),
-    /// In a capture file's memory map, kept alive by the shared reader.
+    /// In a capture file's memory map: a cursor (it owns the shared reader) standing
+    /// just before the frame, so the frame's bytes are found again, and CRC-checked,
+    /// when `data` is read.
     Mapped {
-        reader: Arc<Reader>,
-        frame: RecordedFrame<'static>,
+        at: Cursor,
+        compressed: bool,
+        offset: u64,
+        segment: usize,
     },
     /// Given to a callback sink: copied out of the ring into a `bytes` object (once,
     /// with the GIL held), so it stays valid after the call.
@@ -56,8 +60,8 @@ impl Frame {
         let size = data.len();
         Ok(Frame {
             seq: info.seq,
-            timestamp: info.timestamp_ns,
-            host_time: info.host_time_ns,
+            timestamp: info.device_ts_ns,
+            host_time: info.host_ts_ns,
             stream_id: None,
             stream: None,
             size,
@@ -75,8 +79,8 @@ impl Frame {
     ) -> Self {
         Frame {
             seq: info.seq,
-            timestamp: info.timestamp_ns,
-            host_time: info.host_time_ns,
+            timestamp: info.device_ts_ns,
+            host_time: info.host_ts_ns,
             stream_id: Some(stream_id),
             stream: Some(stream),
             size: data.len(),
@@ -84,8 +88,8 @@ impl Frame {
         }
     }
 
-    /// A frame of a capture file. `frame` must borrow from `reader`.
-    pub fn mapped(reader: Arc<Reader>, frame: RecordedFrame<'static>, stream: Option<Py<PyString>>) -> Self {
+    /// A frame of a capture file: `frame`, which the cursor `at` yields next.
+    pub fn mapped(at: Cursor, frame: &RecordedFrame<'_>, stream: Option<Py<PyString>>) -> Self {
         Frame {
             seq: frame.seq,
             timestamp: frame.device_ts_ns,
@@ -93,7 +97,12 @@ impl Frame {
             stream_id: Some(frame.stream_id),
             stream,
             size: frame.raw_len as usize,
-            source: Source::Mapped { reader, frame },
+            source: Source::Mapped {
+                compressed: frame.is_compressed(),
+                offset: frame.offset,
+                segment: frame.segment,
+                at,
+            },
         }
     }
 }
@@ -107,14 +116,18 @@ impl Frame {
         match &self.source {
             Source::Owned(v) => Ok(BufferView::memoryview(v.bind(py))?.into_any()),
             Source::Bytes(b) => Ok(b.bind(py).clone().into_any()),
-            Source::Mapped { reader, frame } => {
+            Source::Mapped { at, .. } => {
+                let mut cursor = at.clone();
+                let frame = cursor
+                    .next_frame()
+                    .ok_or_else(|| errors::corrupt(py, "the frame is no longer in the capture"))?;
                 let data = frame.data().map_err(|e| errors::reader(py, &e))?;
                 match data {
                     std::borrow::Cow::Borrowed(s) => {
                         // SAFETY: `s` lies in the reader's memory map, which lives as long
-                        // as the Arc held by the view's owner.
+                        // as the Arc<Reader> held by the view's owner.
                         let v = unsafe {
-                            BufferView::new(s.as_ptr(), s.len(), true, Owner::Reader(Arc::clone(reader)))
+                            BufferView::new(s.as_ptr(), s.len(), true, Owner::Reader(Arc::clone(at.reader())))
                         };
                         Ok(BufferView::memoryview(&Bound::new(py, v)?)?.into_any())
                     }
@@ -135,7 +148,7 @@ impl Frame {
     fn compressed(&self) -> bool {
         match &self.source {
             Source::Owned(_) | Source::Bytes(_) => false,
-            Source::Mapped { frame, .. } => frame.is_compressed(),
+            Source::Mapped { compressed, .. } => *compressed,
         }
     }
 
@@ -144,7 +157,7 @@ impl Frame {
     fn offset(&self) -> Option<u64> {
         match &self.source {
             Source::Owned(_) | Source::Bytes(_) => None,
-            Source::Mapped { frame, .. } => Some(frame.offset),
+            Source::Mapped { offset, .. } => Some(*offset),
         }
     }
 
@@ -153,7 +166,7 @@ impl Frame {
     fn segment(&self) -> Option<usize> {
         match &self.source {
             Source::Owned(_) | Source::Bytes(_) => None,
-            Source::Mapped { frame, .. } => Some(frame.segment),
+            Source::Mapped { segment, .. } => Some(*segment),
         }
     }
 

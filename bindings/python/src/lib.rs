@@ -2,9 +2,14 @@
 //!
 //! | module | what |
 //! |--------|------|
-//! | `queue.rs` | `Queue`: a bounded byte-budget frame queue (producer and consumer side) |
-//! | `producer.rs` | push / reserve shared by queues and writer streams: GIL release, Ctrl-C, policies |
-//! | `writer.rs` | `Writer` and its `Stream`s: capture files written on the engine's threads |
+//! | `producer.rs` | `Producer`: the producing side of a queue or a writer stream (push, reserve, water marks) |
+//! | `reservation.rs` | `Reservation`: ring space filled in place, published by commit |
+//! | `queue.rs` | `Queue`: a bounded byte-budget frame queue (its Producer and its consumer side) |
+//! | `writer.rs` | `Writer`: streams written on the engine's threads to a file, a directory or a callable |
+//! | `options.rs` | option values from Python, parsed by the engine; deprecated names; `describe()` dicts |
+//! | `callbacks.rs` | the writer's Python callables: sink, on_error, on_segment, on_durable |
+//! | `wait.rs` | blocking in one engine call; `Interrupt` |
+//! | `signals.rs` | Ctrl-C wakes a blocked call (signal wakeup descriptor + watcher thread) |
 //! | `reader.rs` | `Reader`, `recover`: memory-mapped capture files, zero-copy frames |
 //! | `frame.rs` | `Frame` |
 //! | `buffers.rs` | zero-copy input (buffer protocol) and output (`__getbuffer__`) |
@@ -14,14 +19,20 @@
 //! The pure-Python part (`python/streamq/__init__.py`) adds the asyncio helpers.
 
 use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyDict};
 
 mod buffers;
+mod callbacks;
 mod errors;
 mod frame;
+mod options;
 mod producer;
 mod queue;
 mod reader;
+mod reservation;
+mod signals;
 mod stats;
+mod wait;
 mod writer;
 
 #[pymodule]
@@ -32,18 +43,38 @@ fn _streamq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     stats::register(m)?;
     m.add_class::<buffers::BufferView>()?;
     m.add_class::<frame::Frame>()?;
-    m.add_class::<producer::Reservation>()?;
+    m.add_class::<wait::PyInterrupt>()?;
+    m.add_class::<producer::Producer>()?;
+    m.add_class::<reservation::Reservation>()?;
     m.add_class::<queue::Queue>()?;
     m.add_class::<writer::Writer>()?;
-    m.add_class::<writer::Stream>()?;
     m.add_class::<reader::Reader>()?;
     m.add_class::<reader::FrameIter>()?;
     m.add_function(wrap_pyfunction!(reader::recover, m)?)?;
-    m.add_function(wrap_pyfunction!(writer::_shutdown, m)?)?;
-    m.add("WAIT_SLICE_SECONDS", producer::WAIT_SLICE.as_secs_f64())?;
-    m.add("SMALL_FRAME_BYTES", producer::SMALL_FRAME)?;
-    // Close open writers while the interpreter can still run their callbacks.
-    let shutdown = m.getattr("_shutdown")?;
+    // Close open writers at exit while the interpreter can still run their callbacks.
+    // Registered as closures: nothing internal is a module attribute.
+    let shutdown = PyCFunction::new_closure(
+        py,
+        Some(c"_streamq_shutdown"),
+        None,
+        |args: &Bound<'_, pyo3::types::PyTuple>, _: Option<&Bound<'_, PyDict>>| {
+            writer::shutdown(args.py());
+        },
+    )?;
     py.import("atexit")?.call_method1("register", (shutdown,))?;
+    // A forked child has no signal watcher thread: let it start a new one.
+    let after_fork = PyCFunction::new_closure(
+        py,
+        Some(c"_streamq_after_fork_in_child"),
+        None,
+        |args: &Bound<'_, pyo3::types::PyTuple>, _: Option<&Bound<'_, PyDict>>| {
+            signals::after_fork_in_child(args.py());
+        },
+    )?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("after_in_child", after_fork)?;
+    py.import("os")?
+        .getattr("register_at_fork")?
+        .call((), Some(&kwargs))?;
     Ok(())
 }

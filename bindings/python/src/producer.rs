@@ -1,135 +1,120 @@
-//! The producer side shared by `Queue` and a writer's `Stream`: push with the GIL released
-//! and Ctrl-C honoured while blocked, reserve/commit through a context manager, policies,
-//! timeouts.
+//! `streamq.Producer`: the producing side of a queue — a `Queue`'s own (`Queue.producer`,
+//! whose methods `Queue` also has) or a writer stream's (`Writer.add_stream`). One class,
+//! one verb (`push`), one keyword order, the engine's one entry point (`push_with`).
 //!
-//! ## Waiting in slices
-//! The engine's blocking calls cannot be interrupted from outside, so a blocking push
-//! waits in slices ([`WAIT_SLICE`] for untimestamped pushes, the queue's configured
-//! `block_timeout` of [`BLOCK_SLICE`] for timestamped pushes and reservations, which have
-//! no per-call timeout form on a shared handle) and calls `py.check_signals()` between
-//! slices: Ctrl-C raises `KeyboardInterrupt` within a slice. Each expired slice is counted
-//! by the engine as a refused push; the handle counts them too and subtracts them from
-//! `pushes_refused` in the stats it reports, so the figure keeps its meaning (pushes that
-//! gave up).
+//! Pushing copies the frame with the GIL released (frames up to [`SMALL_FRAME`] are
+//! copied with it held, when that cannot block). A push that must wait for room waits
+//! in one engine call (see `wait.rs`); Ctrl-C interrupts it.
 
 use std::cell::RefCell;
+use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyMemoryView;
+use pyo3::types::PyDict;
 
 use streamq::{
-    OverflowPolicy, PushError, Pushed, QueueStats, ReserveError, SharedProducer, SharedReservation,
+    Interrupt, OverflowPolicy, PushError, PushOptions, Pushed, QueueStats, ReserveError, SharedProducer,
+    Wait, WaitError,
 };
 
 use crate::buffers::{BufferView, Input, Owner};
+use crate::callbacks::check_not_in_callback;
 use crate::errors;
+use crate::options::{self, QueueSettings};
+use crate::reservation::{Reservation, SameThread};
+use crate::stats;
+use crate::wait::{Attempt, Patience, PyInterrupt, block_on};
+use crate::writer::WriterShared;
 
-/// Longest wait inside the engine between two checks for Ctrl-C (untimestamped push, pop).
-pub const WAIT_SLICE: Duration = Duration::from_millis(50);
-/// The queues' configured block timeout: the wait slice of timestamped pushes and
-/// reservations (no per-call timeout exists for them on a shared handle), and so the
-/// precision of their `timeout`.
-pub const BLOCK_SLICE: Duration = Duration::from_millis(5);
-/// Frames up to this size are copied with the GIL held when that cannot block: releasing
-/// and re-taking the GIL costs more than copying them.
+/// Frames up to this size are copied with the GIL held when that cannot block:
+/// releasing and re-taking the GIL costs more than copying them.
 pub const SMALL_FRAME: usize = 16 * 1024;
-
-/// Parses a policy name.
-pub fn parse_policy(s: &str) -> PyResult<OverflowPolicy> {
-    match s.to_ascii_lowercase().replace('-', "_").as_str() {
-        "block" => Ok(OverflowPolicy::Block),
-        "fail" | "fail_fast" | "failfast" => Ok(OverflowPolicy::FailFast),
-        "drop_newest" => Ok(OverflowPolicy::DropNewest),
-        "drop_oldest" => Ok(OverflowPolicy::DropOldest),
-        _ => Err(PyValueError::new_err(format!(
-            "unknown policy {s:?}: expected \"block\", \"fail\", \"drop_newest\" or \"drop_oldest\""
-        ))),
-    }
-}
-
-/// The policy's name as accepted by [`parse_policy`].
-pub fn policy_name(p: OverflowPolicy) -> &'static str {
-    match p {
-        OverflowPolicy::Block => "block",
-        OverflowPolicy::FailFast => "fail",
-        OverflowPolicy::DropNewest => "drop_newest",
-        OverflowPolicy::DropOldest => "drop_oldest",
-    }
-}
-
-/// A timeout in seconds (None: for ever) as a deadline.
-pub fn deadline(timeout: Option<f64>) -> PyResult<Option<Instant>> {
-    match timeout {
-        None => Ok(None),
-        Some(t) if t.is_nan() || t < 0.0 => Err(PyValueError::new_err(format!(
-            "timeout must be a non-negative number of seconds or None, not {t}"
-        ))),
-        Some(t) if t > 1e9 => Ok(None),
-        Some(t) => Ok(Instant::now().checked_add(Duration::from_secs_f64(t))),
-    }
-}
-
-/// Time left until `deadline` (None: unbounded).
-pub fn remaining(deadline: Option<Instant>) -> Option<Duration> {
-    deadline.map(|d| d.saturating_duration_since(Instant::now()))
-}
-
-/// Maps the engine's "the stage behind the queue failed" to an exception.
-pub type FailureFn = Box<dyn Fn(Python<'_>) -> PyErr + Send + Sync>;
 
 thread_local! {
     /// Producer handles on which this thread holds an open reservation (their lock).
     static OPEN_RESERVATIONS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A shared producer handle plus what the bindings need around it.
-pub struct ProducerHandle {
+/// What a writer stream's producer knows of its stream.
+pub struct StreamPart {
+    pub id: u16,
+    pub name: String,
+    pub media_type: String,
+    pub metadata: Vec<(String, String)>,
+    /// The writer (kept alive by its streams).
+    pub writer: Arc<WriterShared>,
+}
+
+/// The engine's shared producer handle plus what the binding needs around it.
+pub struct Handle {
     pub producer: SharedProducer,
-    pub policy: OverflowPolicy,
-    /// "queue" or "stream": for messages.
-    pub what: &'static str,
-    /// Slices that expired inside the engine (counted there as refusals).
-    internal_refusals: AtomicU64,
+    policy: OverflowPolicy,
+    /// The queue's `block_timeout` (what `timeout=None` means).
+    block_timeout: Option<Duration>,
+    capacity: usize,
+    max_frame_len: usize,
+    fd: Option<RawFd>,
+    /// The queue's or stream's configuration, as the engine describes it.
+    options: Vec<(&'static str, String)>,
     /// Reservations being made or held, on any thread: while non-zero nothing takes the
     /// handle's lock with the GIL held (the holder may need the GIL to finish).
     reservations: AtomicUsize,
-    failure: Option<FailureFn>,
-    /// The water-mark descriptor (fixed for the queue's life).
-    pub fd: Option<i32>,
+    pub stream: Option<StreamPart>,
 }
 
-/// A value moved out of `py.detach` on the same thread (the engine's reservation holds a
-/// `MutexGuard`, which is `!Send` although it never changes thread here).
-struct SameThread<T>(T);
-// SAFETY: `py.detach` runs its closure on the calling thread, so the value never moves
-// to another thread.
-unsafe impl<T> Send for SameThread<T> {}
+/// The engine's options of one push or reservation.
+fn push_options(timestamp: Option<u64>, wait: Wait, interrupt: Option<&Interrupt>) -> PushOptions<'_> {
+    let mut o = PushOptions::new().wait(wait);
+    if let Some(ts) = timestamp {
+        o = o.device_ts_ns(ts);
+    }
+    if let Some(i) = interrupt {
+        o = o.interrupt(i);
+    }
+    o
+}
 
-impl ProducerHandle {
+fn queued(p: Pushed) -> Option<u64> {
+    match p {
+        Pushed::Queued { seq } => Some(seq),
+        Pushed::Dropped { .. } => None,
+    }
+}
+
+impl Handle {
+    /// `producer` of a queue built from `settings` (`options`: the queue's or the
+    /// stream's `describe()`).
     pub fn new(
         producer: SharedProducer,
-        policy: OverflowPolicy,
-        what: &'static str,
-        failure: Option<FailureFn>,
+        settings: &QueueSettings,
+        options: Vec<(&'static str, String)>,
+        stream: Option<StreamPart>,
     ) -> Self {
         let fd = producer.water_mark_fd();
-        ProducerHandle {
+        let max_frame_len = producer.max_frame_len();
+        Handle {
             producer,
-            policy,
-            what,
-            internal_refusals: AtomicU64::new(0),
-            reservations: AtomicUsize::new(0),
-            failure,
+            policy: settings.policy,
+            block_timeout: settings.block_timeout,
+            capacity: settings.config.effective_capacity(),
+            max_frame_len,
             fd,
+            options,
+            reservations: AtomicUsize::new(0),
+            stream,
         }
     }
 
     fn key(&self) -> usize {
         self as *const Self as usize
+    }
+
+    fn what(&self) -> &'static str {
+        if self.stream.is_some() { "stream" } else { "queue" }
     }
 
     /// Refuses a call that would take the handle's lock while this thread holds it
@@ -140,10 +125,18 @@ impl ProducerHandle {
             return Err(PyRuntimeError::new_err(format!(
                 "this thread holds an open reservation on this {}: commit or abort it before \
                  pushing, reserving or reading stats (doing so now would deadlock)",
-                self.what
+                self.what()
             )));
         }
         Ok(())
+    }
+
+    /// A writer stream's calls that wait for the writer must not come from its thread.
+    fn check_caller(&self) -> PyResult<()> {
+        if self.stream.is_some() {
+            check_not_in_callback()?;
+        }
+        self.check_reentry()
     }
 
     /// Maps a push error to an exception.
@@ -151,15 +144,19 @@ impl ProducerHandle {
         match e {
             PushError::WouldBlock => errors::would_block(
                 py,
-                format!("{} is full (policy \"{}\")", self.what, policy_name(self.policy)),
+                format!("{} is full (policy \"{}\")", self.what(), self.policy),
             ),
-            PushError::Timeout => errors::timeout(py, format!("{} stayed full until the timeout", self.what)),
-            PushError::Closed => errors::closed(py, format!("{} is closed", self.what)),
+            PushError::Timeout => {
+                errors::timeout(py, format!("{} stayed full until the timeout", self.what()))
+            }
+            PushError::Closed => errors::closed(py, format!("{} is closed", self.what())),
             PushError::TooLarge { len, max } => errors::too_large(py, len, max),
-            PushError::Failed => match &self.failure {
-                Some(f) => f(py),
+            PushError::Failed => match &self.stream {
+                Some(s) => s.writer.failure(py),
                 None => errors::error(py, "the stage behind the queue has failed"),
             },
+            PushError::Interrupted => errors::interrupted(py),
+            e => errors::error(py, e.to_string()),
         }
     }
 
@@ -170,134 +167,181 @@ impl ProducerHandle {
             ReserveError::Closed => PushError::Closed,
             ReserveError::Failed => PushError::Failed,
             ReserveError::TooLarge { len, max } => PushError::TooLarge { len, max },
-            ReserveError::Dropped { .. } => unreachable!("handled by the caller"),
+            ReserveError::Interrupted => PushError::Interrupted,
+            e => return errors::error(py, e.to_string()),
         };
         self.push_error(py, p)
     }
 
-    /// Copies one frame in. Returns its sequence number, or `None` if the overflow policy
-    /// dropped it (`drop_newest`, or `drop_oldest` with every queued frame being read).
+    /// Copies one frame in. Its sequence number, or `None` if the overflow policy
+    /// dropped it (`drop-newest`, or `drop-oldest` with every queued frame being read).
+    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
-        timeout: Option<f64>,
         timestamp: Option<u64>,
+        timeout: Option<f64>,
+        block: bool,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
     ) -> PyResult<Option<u64>> {
+        self.check_caller()?;
         let input = Input::extract(data)?;
-        self.push_input(py, &input, timeout, timestamp)
-    }
-
-    pub fn push_input(
-        &self,
-        py: Python<'_>,
-        input: &Input<'_>,
-        timeout: Option<f64>,
-        timestamp: Option<u64>,
-    ) -> PyResult<Option<u64>> {
-        self.check_reentry()?;
         let raw = input.raw();
-        let no_wait = timeout == Some(0.0);
-        let deadline = deadline(timeout)?;
+        let patience = Patience::new(timeout, block, self.block_timeout)?;
         let p = &self.producer;
-        let blocking = self.policy == OverflowPolicy::Block;
 
-        // Fast path: a small frame, with the GIL held, when the call cannot wait.
-        if raw.len() <= SMALL_FRAME && self.reservations.load(Ordering::Acquire) == 0 {
-            // SAFETY: `input` is alive for the whole call.
-            let bytes = unsafe { raw.as_slice() };
-            let r = match timestamp {
-                None => Some(p.try_push(bytes)),
-                // Without a timeout argument the engine may wait: only when it cannot.
-                Some(ts) if !blocking => Some(p.push_at(bytes, ts)),
-                Some(_) => None,
-            };
-            match r {
-                None => {}
-                Some(Ok(pushed)) => return Ok(queued(pushed)),
-                Some(Err(PushError::WouldBlock)) if blocking && !no_wait => {
-                    // Full under Block: wait below; this attempt was not a refusal.
-                    self.internal_refusals.fetch_add(1, Ordering::Relaxed);
-                }
-                Some(Err(e)) => return Err(self.push_error(py, e)),
-            }
-        } else if no_wait && timestamp.is_none() {
-            // SAFETY: as above; `raw` stays valid while `input` lives.
-            let r = py.detach(|| p.try_push(unsafe { raw.as_slice() }));
-            return r.map(queued).map_err(|e| self.push_error(py, e));
+        // First attempt, never waiting. A small frame is copied with the GIL held
+        // unless a reservation may hold the handle's lock (taking it could then block).
+        let (wait, probe) = patience.first();
+        let first = push_options(timestamp, wait, probe);
+        // SAFETY: `input` (which owns or pins the memory) outlives every use of `raw`.
+        let bytes = unsafe { raw.as_slice() };
+        let r = if raw.len() <= SMALL_FRAME && self.reservations.load(Ordering::Acquire) == 0 {
+            p.push_with(bytes, &first)
+        } else {
+            py.detach(|| {
+                // SAFETY: as above.
+                p.push_with(unsafe { raw.as_slice() }, &first)
+            })
+        };
+        match r {
+            Ok(pushed) => return Ok(queued(pushed)),
+            // Full under "block": wait below (the engine counted nothing).
+            Err(PushError::Interrupted) if probe.is_some() => {}
+            Err(e) => return Err(self.push_error(py, e)),
         }
 
-        loop {
-            let slice = remaining(deadline).map_or(WAIT_SLICE, |r| r.min(WAIT_SLICE));
-            // SAFETY: `input` (which owns or pins the memory) outlives the closure.
-            let r = py.detach(|| {
-                let bytes = unsafe { raw.as_slice() };
-                match timestamp {
-                    None => p.push_timeout(bytes, slice),
-                    // Waits at most the queue's block timeout (BLOCK_SLICE).
-                    Some(ts) => p.push_at(bytes, ts),
-                }
-            });
-            match r {
-                Ok(pushed) => return Ok(queued(pushed)),
-                Err(PushError::Timeout) => {
-                    if remaining(deadline).is_some_and(|r| r.is_zero()) {
-                        return Err(self.push_error(py, PushError::Timeout));
+        // The wait: one engine call, re-made only after a signal handler returned.
+        let r = block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+            // SAFETY: as above.
+            match p.push_with(
+                unsafe { raw.as_slice() },
+                &push_options(timestamp, wait, Some(int)),
+            ) {
+                Err(PushError::Interrupted) => Attempt::Interrupted,
+                r => Attempt::Done(r),
+            }
+        })?;
+        r.map(queued).map_err(|e| self.push_error(py, e))
+    }
+
+    /// Reserves `len` bytes of ring to be filled in place.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reserve(
+        this: &Arc<Self>,
+        py: Python<'_>,
+        len: usize,
+        timestamp: Option<u64>,
+        timeout: Option<f64>,
+        block: bool,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
+    ) -> PyResult<Reservation> {
+        this.check_caller()?;
+        let patience = Patience::new(timeout, block, this.block_timeout)?;
+        let boxed = Box::new(this.producer.clone());
+        // SAFETY: the reservation borrows the boxed handle, which the Reservation owns
+        // and drops after it (field order); the box's address never changes.
+        let prod: &'static SharedProducer = unsafe { &*(&*boxed as *const SharedProducer) };
+        this.reservations.fetch_add(1, Ordering::AcqRel);
+        let pending = PendingGuard(this);
+        let (wait, probe) = patience.first();
+        let first = push_options(timestamp, wait, probe);
+        let r = py.detach(|| SameThread(prod.reserve_with(len, &first))).0;
+        let r = match r {
+            Err(ReserveError::Interrupted) if probe.is_some() => {
+                block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+                    match prod.reserve_with(len, &push_options(timestamp, wait, Some(int))) {
+                        Err(ReserveError::Interrupted) => Attempt::Interrupted,
+                        r => Attempt::Done(SameThread(r)),
                     }
-                    self.internal_refusals.fetch_add(1, Ordering::Relaxed);
-                    py.check_signals()?;
-                }
-                Err(e) => return Err(self.push_error(py, e)),
+                })?
+                .0
             }
-        }
+            r => r,
+        };
+        let (res, view) = match r {
+            Ok(mut res) => {
+                let ptr = res.as_mut_ptr();
+                // SAFETY: the slot stays reserved (and mapped) until the reservation is
+                // committed or dropped; after that the view is invalidated, and the
+                // ring stays mapped while the Owner's handle clone lives.
+                let view = unsafe { BufferView::new(ptr, len, false, Owner::Ring(this.producer.clone())) };
+                OPEN_RESERVATIONS.with(|v| v.borrow_mut().push(this.key()));
+                std::mem::forget(pending);
+                (Some(res), view)
+            }
+            // Dropped by policy: a scratch buffer takes the bytes, then is discarded.
+            Err(ReserveError::Dropped { .. }) => (None, BufferView::from_vec_writable(vec![0u8; len])),
+            Err(e) => return Err(this.reserve_error(py, e)),
+        };
+        Reservation::new(py, res, boxed, Arc::clone(this), view, len)
     }
 
-    /// Corrects the engine's `pushes_refused` for the slices that expired internally.
-    pub fn adjust(&self, mut s: QueueStats) -> QueueStats {
-        let internal = self.internal_refusals.load(Ordering::Relaxed);
-        s.pushes_refused = s.pushes_refused.saturating_sub(internal);
-        s
+    /// Called by a reservation once committed or aborted (on the thread that made it).
+    pub fn reservation_done(&self) {
+        let key = self.key();
+        OPEN_RESERVATIONS.with(|v| {
+            let mut v = v.borrow_mut();
+            if let Some(i) = v.iter().position(|k| *k == key) {
+                v.swap_remove(i);
+            }
+        });
+        self.reservations.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// The queue's counters (with the GIL released: the handle's lock may be busy).
+    /// The queue's counters (with the GIL released: the handle's lock may be busy);
+    /// this handle's pending push-latency samples included.
     pub fn stats(&self, py: Python<'_>) -> PyResult<QueueStats> {
         self.check_reentry()?;
-        let s = py.detach(|| self.producer.stats());
-        Ok(self.adjust(s))
+        Ok(py.detach(|| self.producer.stats()))
     }
 
-    /// Whether the queue is above its high water mark.
     pub fn is_above_high_water(&self, py: Python<'_>) -> PyResult<bool> {
         self.check_reentry()?;
         Ok(py.detach(|| self.producer.is_above_high_water()))
     }
 
-    /// Resets the water-mark descriptor's readiness.
     pub fn clear_event(&self, py: Python<'_>) -> PyResult<()> {
         self.check_reentry()?;
         py.detach(|| self.producer.clear_water_mark_event());
         Ok(())
     }
 
-    /// Waits (in slices, Ctrl-C honoured) until the queue is not above high water.
-    /// True when it is not, False on timeout; ClosedError if the consumer closed.
-    pub fn wait_below_low(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        self.check_reentry()?;
-        let deadline = deadline(timeout)?;
-        loop {
-            let slice = remaining(deadline).map_or(WAIT_SLICE, |r| r.min(WAIT_SLICE));
-            match py.detach(|| self.producer.wait_below_low(Some(slice))) {
-                Ok(()) => return Ok(true),
-                Err(streamq::WaitError::Closed) => {
-                    return Err(errors::closed(py, format!("{} is closed", self.what)));
-                }
-                Err(streamq::WaitError::Timeout) => {
-                    if remaining(deadline).is_some_and(|r| r.is_zero()) {
-                        return Ok(false);
+    pub fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
+        self.fd
+            .ok_or_else(|| errors::error(py, "no water-mark descriptor on this platform"))
+    }
+
+    /// Waits until the queue is not above high water: true then, false if the timeout
+    /// passed first; ClosedError if the consumer closed. One engine call (Ctrl-C
+    /// interrupts it).
+    pub fn wait_below_low(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
+    ) -> PyResult<bool> {
+        self.check_caller()?;
+        let patience = Patience::new(timeout, true, None)?;
+        let p = &self.producer;
+        let first = py.detach(|| p.wait_below_low(Wait::Never, None));
+        let r = match first {
+            Err(WaitError::Timeout) if !matches!(patience, Patience::Never) => {
+                block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+                    match p.wait_below_low(wait, Some(int)) {
+                        Err(WaitError::Interrupted) => Attempt::Interrupted,
+                        r => Attempt::Done(r),
                     }
-                    py.check_signals()?;
-                }
+                })?
             }
+            r => r,
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(WaitError::Timeout) => Ok(false),
+            Err(WaitError::Closed) => Err(errors::closed(py, format!("{} is closed", self.what()))),
+            Err(e) => Err(errors::error(py, e.to_string())),
         }
     }
 
@@ -314,265 +358,269 @@ impl ProducerHandle {
         Ok(py.detach(|| self.producer.is_closed()))
     }
 
-    /// Reserves `len` bytes of ring to be filled in place.
-    pub fn reserve(
-        this: &Arc<Self>,
-        py: Python<'_>,
-        len: usize,
-        timeout: Option<f64>,
-        timestamp: Option<u64>,
-    ) -> PyResult<Reservation> {
-        this.check_reentry()?;
-        let deadline = deadline(timeout)?;
-        let boxed = Box::new(this.producer.clone());
-        // SAFETY: the reservation borrows the boxed handle, which the Reservation owns
-        // and drops after it (field order); the box's address never changes.
-        let prod: &'static SharedProducer = unsafe { &*(&*boxed as *const SharedProducer) };
-        this.reservations.fetch_add(1, Ordering::AcqRel);
-        let guard = PendingGuard(this);
-        let res = loop {
-            let r = py.detach(|| SameThread(prod.reserve(len)));
-            match r.0 {
-                Ok(res) => break Ok(res),
-                Err(ReserveError::Dropped { seq }) => break Err(seq),
-                Err(ReserveError::Timeout) if this.policy == OverflowPolicy::Block => {
-                    if remaining(deadline).is_some_and(|r| r.is_zero()) {
-                        return Err(this.push_error(py, PushError::Timeout));
-                    }
-                    this.internal_refusals.fetch_add(1, Ordering::Relaxed);
-                    py.check_signals()?;
-                }
-                Err(e) => return Err(this.reserve_error(py, e)),
-            }
-        };
-        std::mem::forget(guard);
-        let (res, view) = match res {
-            Ok(mut res) => {
-                let ptr = res.as_mut_ptr();
-                // SAFETY: the slot stays reserved (and mapped) until the reservation is
-                // committed or dropped; after that the view is invalidated, and the
-                // ring stays mapped while the Owner's handle clone lives.
-                let view = unsafe { BufferView::new(ptr, len, false, Owner::Ring(this.producer.clone())) };
-                OPEN_RESERVATIONS.with(|v| v.borrow_mut().push(this.key()));
-                (Some(res), view)
-            }
-            Err(_seq) => {
-                // Dropped by policy: a scratch buffer takes the bytes, then is discarded.
-                this.reservations.fetch_sub(1, Ordering::AcqRel);
-                (None, BufferView::from_vec_writable(vec![0u8; len]))
-            }
-        };
-        let dropped = res.is_none();
-        Ok(Reservation {
-            res,
-            _producer: boxed,
-            handle: Arc::clone(this),
-            view: Py::new(py, view)?,
-            mv: None,
-            len,
-            timestamp,
-            seq: None,
-            dropped,
-            done: false,
-        })
+    /// The policy's canonical name ("block", "fail-fast", "drop-newest", "drop-oldest").
+    pub fn policy(&self) -> String {
+        self.policy.to_string()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn max_frame_len(&self) -> usize {
+        self.max_frame_len
+    }
+
+    pub fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        options::describe(py, &self.options)
     }
 }
 
 /// Undoes the reservation count if reserve() fails or is interrupted.
-struct PendingGuard<'a>(&'a ProducerHandle);
+struct PendingGuard<'a>(&'a Handle);
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
         self.0.reservations.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-fn queued(p: Pushed) -> Option<u64> {
-    match p {
-        Pushed::Queued { seq } => Some(seq),
-        Pushed::Dropped { .. } => None,
-    }
-}
-
-/// Space reserved in a queue's ring for one frame, filled in place and published by
-/// `commit()` — or by leaving a `with` block normally; an exception in the block (or
-/// `abort()`) discards it.
+/// The producing side of a queue or of one writer stream: the same class for both.
 ///
-/// ```python
-/// r = q.reserve(len(frame))
-/// with r as buf:            # a writable memoryview over the ring
-///     buf[:] = frame        # or numpy.frombuffer(buf, dtype=...)[:] = image
-/// r.seq                     # its sequence number (None if the policy dropped it)
-/// ```
+/// * `push(data, *, timestamp=None, timeout=None, block=True, interrupt=None)` copies a
+///   frame in (any C-contiguous buffer) and returns its sequence number, or None if the
+///   overflow policy dropped it. `try_push(data)` never waits. `reserve(size, ...)` /
+///   `try_reserve(size)` give ring space to fill in place (see `Reservation`).
+/// * Water marks: `is_above_high_water`, `wait_below_low()`, `fileno()` (an eventfd for
+///   event loops), `clear_event()`.
+/// * `close()` ends the stream for every holder of it; `stats` are the queue's counters;
+///   `options` the effective configuration (canonical option names and text).
+/// * A writer stream's producer also has `stream_id`, `name`, `media_type`, `metadata`
+///   and `durable_seq`; a queue's has `stream_id` None.
 ///
-/// While open, the reservation holds the handle's lock: other threads' pushes wait for
-/// it, and this thread must not push to, reserve on or read stats of the same queue (that
-/// raises RuntimeError rather than deadlocking). Use it on the thread that made it.
-/// Views derived from the buffer (numpy arrays) must not be used after the block: the
-/// ring space is handed to the consumer and reused; a ResourceWarning says so if any are
-/// still alive at commit.
-#[pyclass(unsendable, module = "streamq._streamq", name = "Reservation")]
-pub struct Reservation {
-    // Dropped before `_producer`, which it borrows.
-    res: Option<SharedReservation<'static>>,
-    _producer: Box<SharedProducer>,
-    handle: Arc<ProducerHandle>,
-    view: Py<BufferView>,
-    mv: Option<Py<PyMemoryView>>,
-    len: usize,
-    timestamp: Option<u64>,
-    seq: Option<u64>,
-    dropped: bool,
-    done: bool,
-}
-
-impl Reservation {
-    fn release_view(&mut self, py: Python<'_>) {
-        if let Some(mv) = self.mv.take() {
-            // Fails with BufferError when views derived from it are alive.
-            let _ = mv.bind(py).call_method0("release");
-        }
-        let view = self.view.get();
-        view.invalidate();
-        if !self.dropped && view.exports() > 0 {
-            let warnings = py.import("warnings");
-            if let Ok(w) = warnings {
-                let cat = py.get_type::<pyo3::exceptions::PyResourceWarning>();
-                let _ = w.call_method1(
-                    "warn",
-                    (
-                        "a view of a streamq reservation is still alive after commit/abort; its \
-                         memory now belongs to the queue and will be reused",
-                        cat,
-                        2,
-                    ),
-                );
-            }
-        }
-    }
-
-    fn finish(&mut self, py: Python<'_>, commit: bool) -> PyResult<Option<u64>> {
-        if self.done {
-            return Err(PyRuntimeError::new_err(
-                "the reservation was already committed or aborted",
-            ));
-        }
-        self.done = true;
-        self.release_view(py);
-        if let Some(res) = self.res.take() {
-            if commit {
-                self.seq = Some(match self.timestamp {
-                    Some(ts) => res.commit_at(ts),
-                    None => res.commit(),
-                });
-            } else {
-                res.abort();
-            }
-            self.unregister();
-        }
-        Ok(self.seq)
-    }
-
-    fn unregister(&self) {
-        let key = self.handle.key();
-        OPEN_RESERVATIONS.with(|v| {
-            let mut v = v.borrow_mut();
-            if let Some(i) = v.iter().position(|k| *k == key) {
-                v.swap_remove(i);
-            }
-        });
-        self.handle.reservations.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        if let Some(res) = self.res.take() {
-            res.abort();
-            self.unregister();
-        }
-    }
+/// Any number of threads may push at once (the GIL is released while a frame is copied
+/// into the ring and while waiting). Ctrl-C interrupts a wait.
+#[pyclass(frozen, module = "streamq._streamq", name = "Producer")]
+pub struct Producer {
+    pub handle: Arc<Handle>,
 }
 
 #[pymethods]
-impl Reservation {
-    /// The writable memoryview over the reserved bytes.
-    fn __enter__(&mut self, py: Python<'_>) -> PyResult<Py<PyMemoryView>> {
-        if self.done {
-            return Err(PyRuntimeError::new_err(
-                "the reservation was already committed or aborted",
-            ));
-        }
-        if let Some(mv) = &self.mv {
-            return Ok(mv.clone_ref(py));
-        }
-        let mv = BufferView::memoryview(self.view.bind(py))?.unbind();
-        self.mv = Some(mv.clone_ref(py));
-        Ok(mv)
-    }
-
-    /// Commits on a normal exit, aborts on an exception (which then propagates).
-    #[pyo3(signature = (exc_type=None, _exc=None, _tb=None))]
-    fn __exit__(
-        &mut self,
+impl Producer {
+    /// Copies `data` (any C-contiguous buffer: bytes, bytearray, memoryview, numpy
+    /// array) in as one frame.
+    ///
+    /// Returns the frame's sequence number, or None if the overflow policy dropped it
+    /// ("drop-newest", or "drop-oldest" while the consumer holds every queued frame);
+    /// drops are counted in `stats`. Under "block" a full queue makes the call wait:
+    /// `timeout` seconds at most (None: the queue's `block_timeout`, for ever by
+    /// default) — then Timeout; `block=False` (or `timeout=0`) never waits —
+    /// WouldBlockError at once. Ctrl-C and `interrupt` (a streamq.Interrupt) cut the wait
+    /// short. `timestamp` is a device time in ns (default: the host's monotonic clock).
+    /// Raises ClosedError once either side closed, FrameTooLargeError if the frame can
+    /// never fit, the writer's error (WriterError) once a writer stream's writer failed.
+    #[pyo3(signature = (data, *, timestamp = None, timeout = None, block = true, interrupt = None))]
+    fn push(
+        &self,
         py: Python<'_>,
-        exc_type: Option<Bound<'_, PyAny>>,
-        _exc: Option<Bound<'_, PyAny>>,
-        _tb: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<bool> {
-        if !self.done {
-            self.finish(py, exc_type.is_none())?;
+        data: &Bound<'_, PyAny>,
+        timestamp: Option<u64>,
+        timeout: Option<f64>,
+        block: bool,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
+    ) -> PyResult<Option<u64>> {
+        self.handle.push(py, data, timestamp, timeout, block, interrupt)
+    }
+
+    /// `push(data, timestamp=timestamp, block=False)`: never waits.
+    #[pyo3(signature = (data, *, timestamp = None))]
+    fn try_push(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        timestamp: Option<u64>,
+    ) -> PyResult<Option<u64>> {
+        self.handle.push(py, data, timestamp, None, false, None)
+    }
+
+    /// Deprecated alias of `push` (the old `Stream.write`, positional order kept: frame,
+    /// timestamp, timeout). Use `push(data, timestamp=..., timeout=...)`.
+    #[pyo3(signature = (frame, timestamp = None, timeout = None))]
+    fn write(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        timestamp: Option<u64>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<u64>> {
+        options::deprecated(
+            py,
+            "write() is deprecated: use push(data, timestamp=..., timeout=...)",
+        )?;
+        self.handle.push(py, frame, timestamp, timeout, true, None)
+    }
+
+    /// Reserves `size` bytes of ring to fill in place (a camera SDK writes straight into
+    /// it); see Reservation. Waits like `push`; `timestamp` is the one `commit()` gives.
+    #[pyo3(signature = (size, *, timestamp = None, timeout = None, block = true, interrupt = None))]
+    fn reserve(
+        &self,
+        py: Python<'_>,
+        size: usize,
+        timestamp: Option<u64>,
+        timeout: Option<f64>,
+        block: bool,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
+    ) -> PyResult<Reservation> {
+        Handle::reserve(&self.handle, py, size, timestamp, timeout, block, interrupt)
+    }
+
+    /// `reserve(size, timestamp=timestamp, block=False)`: never waits.
+    #[pyo3(signature = (size, *, timestamp = None))]
+    fn try_reserve(&self, py: Python<'_>, size: usize, timestamp: Option<u64>) -> PyResult<Reservation> {
+        Handle::reserve(&self.handle, py, size, timestamp, None, false, None)
+    }
+
+    /// Ends the stream for every producer of it (a writer finishes the stream once
+    /// drained; a queue's consumer drains it, then sees the end). Later pushes raise
+    /// ClosedError. Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.handle.close(py)
+    }
+
+    /// Whether pushes would raise ClosedError (this stream or the consumer side closed).
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> PyResult<bool> {
+        self.handle.is_closed(py)
+    }
+
+    /// The queue's counters (QueueStats), push latency percentiles included.
+    #[getter]
+    fn stats(&self, py: Python<'_>) -> PyResult<Py<stats::QueueStats>> {
+        if self.handle.stream.is_some() {
+            check_not_in_callback()?;
         }
-        Ok(false)
+        let s = self.handle.stats(py)?;
+        stats::QueueStats::new(py, &s)
     }
 
-    /// Publishes the frame; returns its sequence number (None if the policy dropped it).
-    fn commit(&mut self, py: Python<'_>) -> PyResult<Option<u64>> {
-        self.finish(py, true)
+    /// The water-mark descriptor (a Linux eventfd): it polls readable after each
+    /// transition across the high or low mark. For event loops (`loop.add_reader`);
+    /// call clear_event() when it fires, then read is_above_high_water. Owned by the
+    /// queue: do not close it.
+    fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
+        self.handle.fileno(py)
     }
 
-    /// Discards the reservation and gives the space back.
-    fn abort(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.finish(py, false).map(|_| ())
+    /// Resets the water-mark descriptor's readiness.
+    fn clear_event(&self, py: Python<'_>) -> PyResult<()> {
+        self.handle.clear_event(py)
     }
 
-    /// The buffer to fill (same as what `with` gives).
+    /// Whether the queue is above its high water mark (until it falls to the low mark).
     #[getter]
-    fn buffer(&mut self, py: Python<'_>) -> PyResult<Py<PyMemoryView>> {
-        self.__enter__(py)
+    fn is_above_high_water(&self, py: Python<'_>) -> PyResult<bool> {
+        self.handle.is_above_high_water(py)
     }
 
-    /// Sequence number once committed (None before, or if dropped by policy).
+    /// Blocks until the queue is not above high water: True then, False if `timeout`
+    /// seconds passed first. Raises ClosedError if the consumer closes, Interrupted if
+    /// `interrupt` is triggered. Ctrl-C interrupts.
+    #[pyo3(signature = (timeout = None, *, interrupt = None))]
+    fn wait_below_low(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
+    ) -> PyResult<bool> {
+        self.handle.wait_below_low(py, timeout, interrupt)
+    }
+
+    /// The stream's id in its capture; None for a queue's producer.
     #[getter]
-    fn seq(&self) -> Option<u64> {
-        self.seq
+    fn stream_id(&self) -> Option<u16> {
+        self.handle.stream.as_ref().map(|s| s.id)
     }
 
-    /// Whether the overflow policy dropped this frame (the buffer is a scratch area).
+    /// Deprecated alias of `stream_id` (the old `Stream.id`).
     #[getter]
-    fn dropped(&self) -> bool {
-        self.dropped
+    fn id(&self, py: Python<'_>) -> PyResult<Option<u16>> {
+        options::deprecated(py, "Producer.id is deprecated: use stream_id")?;
+        Ok(self.stream_id())
     }
 
-    /// Whether commit() or abort() has run.
+    /// The stream's name (None for a queue's producer).
     #[getter]
-    fn done(&self) -> bool {
-        self.done
+    fn name(&self) -> Option<&str> {
+        self.handle.stream.as_ref().map(|s| s.name.as_str())
     }
 
-    fn __len__(&self) -> usize {
-        self.len
+    /// The stream's media type (None for a queue's producer).
+    #[getter]
+    fn media_type(&self) -> Option<&str> {
+        self.handle.stream.as_ref().map(|s| s.media_type.as_str())
+    }
+
+    /// The stream's metadata ({} for a queue's producer).
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        if let Some(s) = &self.handle.stream {
+            for (k, v) in &s.metadata {
+                d.set_item(k, v)?;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Highest sequence number of this stream known to be on stable storage (None before
+    /// the first fsync, and for a queue's producer).
+    #[getter]
+    fn durable_seq(&self, py: Python<'_>) -> PyResult<Option<u64>> {
+        match &self.handle.stream {
+            Some(s) => {
+                check_not_in_callback()?;
+                Ok(py.detach(|| s.writer.writer().durable_seq(s.id)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The overflow policy's canonical name: "block", "fail-fast", "drop-newest" or
+    /// "drop-oldest".
+    #[getter]
+    fn policy(&self) -> String {
+        self.handle.policy()
+    }
+
+    /// Ring size in bytes (the capacity rounded up to whole pages).
+    #[getter]
+    fn capacity(&self) -> usize {
+        self.handle.capacity()
+    }
+
+    /// Largest frame (bytes) the queue accepts.
+    #[getter]
+    fn max_frame_len(&self) -> usize {
+        self.handle.max_frame_len()
+    }
+
+    /// The effective configuration: option name -> canonical text, as the engine
+    /// describes it (e.g. {"capacity": "256MiB", "policy": "drop-oldest", ...}).
+    #[getter]
+    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.handle.options(py)
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.dropped {
-            "dropped"
-        } else if !self.done {
-            "open"
-        } else if self.seq.is_some() {
-            "committed"
-        } else {
-            "aborted"
-        };
-        format!("<streamq.Reservation {} bytes, {state}>", self.len)
+        match &self.handle.stream {
+            Some(s) => format!(
+                "<streamq.Producer stream_id={} name={:?} media_type={:?} policy={}>",
+                s.id, s.name, s.media_type, self.handle.policy
+            ),
+            None => format!(
+                "<streamq.Producer of a queue, policy={} capacity={}>",
+                self.handle.policy, self.handle.capacity
+            ),
+        }
     }
 }

@@ -1,46 +1,69 @@
-//! `streamq.Queue`: one engine queue, with both its producer side (shared by any number
-//! of Python threads) and its consumer side.
+//! `streamq.Queue`: one engine queue, with its producing side (a `Producer`, shared by
+//! any number of Python threads; its methods are the queue's own too) and its consuming
+//! side.
+//!
+//! ## The consumer lock
+//! The engine's consumer waits with `&mut Consumer`, so a blocked `pop` holds the
+//! consumer's lock for as long as it waits. Another thread's `close()`, `len()` or
+//! `finished` must not wait for a frame to arrive: they go through
+//! [`ConsumerSide::quick`], which asks the waiting call to step aside — it triggers the
+//! waiter's engine interrupt; the waiter returns `Interrupted`, lets go of the lock and
+//! waits again (for the time left) once the quick call is done. Waiters register their
+//! interrupt before looking at the request flag, and quick calls raise the flag before
+//! triggering the registered interrupts, so neither side can miss the other.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 
-use streamq::{Consumer, FrameInfo, PopTimeoutError, QueueConfig, TryPopError};
+use streamq::{Consumer, FrameInfo, Interrupt, PopTimeoutError, TryPopError};
 
 use crate::errors;
 use crate::frame::Frame;
-use crate::producer::{
-    BLOCK_SLICE, ProducerHandle, Reservation, WAIT_SLICE, deadline, parse_policy, policy_name, remaining,
-};
+use crate::options::QueueArgs;
+use crate::producer::{Handle, Producer};
+use crate::reservation::Reservation;
 use crate::stats::QueueStats;
+use crate::wait::{Attempt, Patience, PyInterrupt, block_on};
 
 /// Default ring size of a `Queue`.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 64 << 20;
 
-/// A bounded queue of variable-size frames with a byte budget.
-///
-/// Memory never grows past `capacity` bytes (frame headers included). When a frame does
-/// not fit, `policy` decides: "block" waits for room (Ctrl-C interrupts the wait),
-/// "fail" raises WouldBlockError, "drop_newest" drops the new frame, "drop_oldest"
-/// evicts the oldest unread frames; every drop is counted in `stats`. Frames pushed
-/// before anyone pops are kept.
-///
-/// Any number of threads may push at once (the GIL is released while a frame is copied
-/// into the ring and while waiting); popping is for one consumer at a time.
-#[pyclass(frozen, subclass, module = "streamq._streamq", name = "Queue")]
-pub struct Queue {
-    handle: Arc<ProducerHandle>,
-    consumer: Mutex<Consumer>,
-    capacity: usize,
-    max_frame_len: usize,
-    /// Threads inside a waiting pop / pop_batch now.
-    waiting_consumers: AtomicUsize,
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Counts a thread as waiting in pop for the guard's life.
+/// The consumer and the protocol that lets a quick call get past a waiting one.
+struct ConsumerSide {
+    consumer: Mutex<Consumer>,
+    /// Held by a quick call from its request until it is done: a waiter that stepped
+    /// aside queues here instead of grabbing the consumer back first.
+    turnstile: Mutex<()>,
+    /// A quick call wants the consumer.
+    wanted: AtomicBool,
+    /// Interrupts of the calls waiting with the consumer now, by ticket.
+    waiters: Mutex<Vec<(u64, Interrupt)>>,
+    next_ticket: AtomicU64,
+    /// Threads inside a consumer wait in the engine now.
+    waiting: AtomicUsize,
+}
+
+/// Keeps a waiter's interrupt registered.
+struct Registered<'a> {
+    side: &'a ConsumerSide,
+    ticket: u64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        lock(&self.side.waiters).retain(|(t, _)| *t != self.ticket);
+    }
+}
+
+/// Counts a thread as waiting in the engine for the guard's life.
 struct Waiting<'a>(&'a AtomicUsize);
 impl<'a> Waiting<'a> {
     fn new(c: &'a AtomicUsize) -> Self {
@@ -54,10 +77,48 @@ impl Drop for Waiting<'_> {
     }
 }
 
-impl Queue {
-    fn consumer(&self) -> MutexGuard<'_, Consumer> {
-        self.consumer.lock().unwrap_or_else(|p| p.into_inner())
+impl ConsumerSide {
+    /// Runs `f` on the consumer now (GIL released), asking a waiting call to step aside.
+    fn quick<R>(&self, f: impl FnOnce(&mut Consumer) -> R) -> R {
+        let _turn = lock(&self.turnstile);
+        if let Ok(mut c) = self.consumer.try_lock() {
+            return f(&mut c);
+        }
+        self.wanted.store(true, Ordering::SeqCst);
+        for (_, i) in lock(&self.waiters).iter() {
+            i.trigger();
+        }
+        let mut c = lock(&self.consumer);
+        self.wanted.store(false, Ordering::SeqCst);
+        f(&mut c)
     }
+
+    /// Runs the waiting call `f` on the consumer (GIL released), watching `int`: a quick
+    /// call triggers it, and `f` then returns `Interrupted`.
+    fn wait<R>(
+        &self,
+        int: &Interrupt,
+        f: impl FnOnce(&mut Consumer) -> Result<R, PopTimeoutError>,
+    ) -> Result<R, PopTimeoutError> {
+        loop {
+            // Behind any quick call in progress.
+            drop(lock(&self.turnstile));
+            let mut c = lock(&self.consumer);
+            let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+            lock(&self.waiters).push((ticket, int.clone()));
+            let _registered = Registered { side: self, ticket };
+            if self.wanted.load(Ordering::SeqCst) {
+                drop(c);
+                continue;
+            }
+            let _waiting = Waiting::new(&self.waiting);
+            return f(&mut c);
+        }
+    }
+}
+
+fn copy_batch(b: streamq::Batch<'_>) -> Vec<(FrameInfo, Vec<u8>)> {
+    b.iter().map(|(i, d)| (i, d.to_vec())).collect()
 }
 
 fn to_frames(py: Python<'_>, frames: Vec<(FrameInfo, Vec<u8>)>) -> PyResult<Bound<'_, PyList>> {
@@ -68,171 +129,221 @@ fn to_frames(py: Python<'_>, frames: Vec<(FrameInfo, Vec<u8>)>) -> PyResult<Boun
     Ok(out)
 }
 
+/// A bounded queue of variable-size frames with a byte budget.
+///
+/// Memory never grows past `capacity` bytes (frame headers included). When a frame does
+/// not fit, `policy` decides: "block" waits for room (Ctrl-C interrupts the wait),
+/// "fail-fast" raises WouldBlockError, "drop-newest" drops the new frame, "drop-oldest"
+/// evicts the oldest unread frames; every drop is counted in `stats`. Frames pushed
+/// before anyone pops are kept.
+///
+/// The producing side is a `Producer` (`q.producer`, the class writer streams have
+/// too); its methods — push, try_push, reserve, try_reserve, the water marks — are the
+/// queue's own. Any number of threads may push at once (the GIL is released while a
+/// frame is copied into the ring and while waiting); popping is for one consumer at a
+/// time.
+#[pyclass(frozen, subclass, module = "streamq._streamq", name = "Queue")]
+pub struct Queue {
+    producer: Py<Producer>,
+    handle: Arc<Handle>,
+    side: ConsumerSide,
+}
+
 #[pymethods]
 impl Queue {
     #[new]
-    #[pyo3(signature = (capacity = DEFAULT_QUEUE_CAPACITY, high_water = None, low_water = None, policy = "block", max_frames = None))]
+    #[pyo3(signature = (
+        capacity = None, *, policy = None, high_water = None, low_water = None, max_frames = None,
+        block_timeout = None, prefault = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        capacity: usize,
-        high_water: Option<usize>,
-        low_water: Option<usize>,
-        policy: &str,
+        capacity: Option<&Bound<'_, PyAny>>,
+        policy: Option<&str>,
+        high_water: Option<&Bound<'_, PyAny>>,
+        low_water: Option<&Bound<'_, PyAny>>,
         max_frames: Option<usize>,
+        block_timeout: Option<&Bound<'_, PyAny>>,
+        prefault: Option<bool>,
     ) -> PyResult<Self> {
-        let policy = parse_policy(policy)?;
-        let mut config = QueueConfig::new(capacity)
-            .policy(policy)
-            .block_timeout(Some(BLOCK_SLICE));
-        if let Some(h) = high_water {
-            config = config.high_water(h);
+        let settings = QueueArgs {
+            capacity,
+            policy,
+            high_water,
+            low_water,
+            max_frames,
+            block_timeout,
+            prefault,
         }
-        if let Some(l) = low_water {
-            config = config.low_water(l);
-        }
-        if let Some(m) = max_frames {
-            config = config.max_frames(m);
-        }
-        let effective = config.effective_capacity();
-        let (producer, consumer) = py.detach(|| streamq::queue(config)).map_err(|e| match e {
-            streamq::BuildError::InvalidConfig(m) => PyValueError::new_err(m),
-            streamq::BuildError::Io(e) => errors::io(py, &e, None),
-        })?;
-        let max_frame_len = producer.max_frame_len();
+        .settings(DEFAULT_QUEUE_CAPACITY, streamq::OverflowPolicy::Block)?;
+        let described = settings.config.describe();
+        let config = settings.config.clone();
+        let (producer, consumer) = py
+            .detach(|| streamq::queue(config))
+            .map_err(|e| errors::build(py, e))?;
+        let handle = Arc::new(Handle::new(producer.into_shared(), &settings, described, None));
         Ok(Queue {
-            handle: Arc::new(ProducerHandle::new(producer.into_shared(), policy, "queue", None)),
-            consumer: Mutex::new(consumer),
-            capacity: effective,
-            max_frame_len,
-            waiting_consumers: AtomicUsize::new(0),
+            producer: Py::new(
+                py,
+                Producer {
+                    handle: Arc::clone(&handle),
+                },
+            )?,
+            handle,
+            side: ConsumerSide {
+                consumer: Mutex::new(consumer),
+                turnstile: Mutex::new(()),
+                wanted: AtomicBool::new(false),
+                waiters: Mutex::new(Vec::new()),
+                next_ticket: AtomicU64::new(0),
+                waiting: AtomicUsize::new(0),
+            },
         })
     }
 
-    /// Copies `data` (any C-contiguous buffer: bytes, bytearray, memoryview, numpy array)
-    /// into the queue as one frame.
-    ///
-    /// Returns the frame's sequence number, or None if the overflow policy dropped it
-    /// ("drop_newest", or "drop_oldest" while the consumer holds every queued frame); drops
-    /// are counted in `stats`. `timeout` (seconds) bounds a "block" wait: TimeoutError
-    /// after it, WouldBlockError at once for timeout=0. `timestamp` is a device time in ns
-    /// (default: the host's monotonic clock). Raises ClosedError once either side closed,
-    /// FrameTooLargeError if the frame can never fit.
-    #[pyo3(signature = (data, timeout = None, timestamp = None))]
+    /// The queue's producing side: a `Producer`, the class writer streams have too.
+    #[getter]
+    fn producer(&self, py: Python<'_>) -> Py<Producer> {
+        self.producer.clone_ref(py)
+    }
+
+    /// Producer.push on this queue: copies `data` in as one frame; its sequence number,
+    /// or None if the policy dropped it. See `Producer.push`.
+    #[pyo3(signature = (data, *, timestamp = None, timeout = None, block = true, interrupt = None))]
     fn push(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
-        timeout: Option<f64>,
         timestamp: Option<u64>,
+        timeout: Option<f64>,
+        block: bool,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
     ) -> PyResult<Option<u64>> {
-        self.handle.push(py, data, timeout, timestamp)
+        self.handle.push(py, data, timestamp, timeout, block, interrupt)
     }
 
-    /// Reserves `size` bytes in the ring to fill in place; see `Reservation`.
+    /// Producer.try_push on this queue: never waits.
+    #[pyo3(signature = (data, *, timestamp = None))]
+    fn try_push(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        timestamp: Option<u64>,
+    ) -> PyResult<Option<u64>> {
+        self.handle.push(py, data, timestamp, None, false, None)
+    }
+
+    /// Producer.reserve on this queue: `size` bytes of ring to fill in place.
     ///
     /// ```python
     /// r = q.reserve(n)
     /// with r as buf:
     ///     buf[:] = data      # committed on normal exit, aborted on exception
     /// ```
-    #[pyo3(signature = (size, timeout = None, timestamp = None))]
+    #[pyo3(signature = (size, *, timestamp = None, timeout = None, block = true, interrupt = None))]
     fn reserve(
         &self,
         py: Python<'_>,
         size: usize,
-        timeout: Option<f64>,
         timestamp: Option<u64>,
+        timeout: Option<f64>,
+        block: bool,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
     ) -> PyResult<Reservation> {
-        ProducerHandle::reserve(&self.handle, py, size, timeout, timestamp)
+        Handle::reserve(&self.handle, py, size, timestamp, timeout, block, interrupt)
     }
 
-    /// Takes the oldest frame, waiting up to `timeout` seconds (None: until one arrives).
+    /// Producer.try_reserve on this queue: never waits.
+    #[pyo3(signature = (size, *, timestamp = None))]
+    fn try_reserve(&self, py: Python<'_>, size: usize, timestamp: Option<u64>) -> PyResult<Reservation> {
+        Handle::reserve(&self.handle, py, size, timestamp, None, false, None)
+    }
+
+    /// Takes the oldest frame, waiting up to `timeout` seconds (None: until one arrives;
+    /// 0: not at all).
     ///
-    /// Raises TimeoutError when the timeout passes, EndOfStream (a ClosedError) once the
-    /// producer side closed and the queue is drained, or after close(). Ctrl-C interrupts
-    /// the wait.
-    #[pyo3(signature = (timeout = None))]
-    fn pop(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Frame> {
-        let deadline = deadline(timeout)?;
-        let _waiting = Waiting::new(&self.waiting_consumers);
-        loop {
-            let slice = remaining(deadline).map_or(WAIT_SLICE, |r| r.min(WAIT_SLICE));
-            let r = py.detach(|| {
-                let mut c = self.consumer();
-                if slice.is_zero() {
-                    c.try_pop().map_err(|e| match e {
-                        TryPopError::Empty => PopTimeoutError::Timeout,
-                        TryPopError::Disconnected => PopTimeoutError::Disconnected,
-                    })
-                } else {
-                    c.pop_timeout(slice)
+    /// Raises Timeout when the timeout passes, EndOfStream (a ClosedError) once the
+    /// producer side closed and the queue is drained, or after close(); Interrupted if
+    /// `interrupt` is triggered. Ctrl-C interrupts the wait.
+    #[pyo3(signature = (timeout = None, *, interrupt = None))]
+    fn pop(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
+    ) -> PyResult<Frame> {
+        let patience = Patience::new(timeout, true, None)?;
+        let side = &self.side;
+        let r = match py.detach(|| side.quick(|c| c.try_pop())) {
+            Ok(f) => Ok(f),
+            Err(TryPopError::Disconnected) => Err(PopTimeoutError::Disconnected),
+            Err(TryPopError::Empty) if matches!(patience, Patience::Never) => Err(PopTimeoutError::Timeout),
+            Err(TryPopError::Empty) => block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+                match side.wait(int, |c| c.pop_with(wait, Some(int))) {
+                    Err(PopTimeoutError::Interrupted) => Attempt::Interrupted,
+                    r => Attempt::Done(r),
                 }
-            });
-            match r {
-                Ok(f) => return Frame::owned(py, f.info, f.data),
-                Err(PopTimeoutError::Disconnected) => return Err(errors::end_of_stream(py)),
-                Err(PopTimeoutError::Timeout) => {
-                    if remaining(deadline).is_some_and(|r| r.is_zero()) {
-                        return Err(errors::timeout(py, "no frame before the timeout"));
-                    }
-                    py.check_signals()?;
-                }
-            }
+            })?,
+        };
+        match r {
+            Ok(f) => Frame::owned(py, f.info, f.data),
+            Err(PopTimeoutError::Disconnected) => Err(errors::end_of_stream(py)),
+            Err(PopTimeoutError::Timeout) => Err(errors::timeout(py, "no frame before the timeout")),
+            Err(e) => Err(errors::error(py, e.to_string())),
         }
     }
 
     /// Takes up to `max_frames` frames totalling at most `max_bytes` payload bytes (the
     /// first frame whatever its size), waiting up to `timeout` seconds for the first one.
     /// Returns [] if none arrived in time; raises EndOfStream at end of stream.
-    #[pyo3(signature = (max_frames = 64, max_bytes = 64 << 20, timeout = None))]
+    #[pyo3(signature = (max_frames = 64, max_bytes = 64 << 20, timeout = None, *, interrupt = None))]
     fn pop_batch<'py>(
         &self,
         py: Python<'py>,
         max_frames: usize,
         max_bytes: usize,
         timeout: Option<f64>,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
     ) -> PyResult<Bound<'py, PyList>> {
         if max_frames == 0 {
             return Err(PyValueError::new_err("max_frames must be at least 1"));
         }
-        let deadline = deadline(timeout)?;
-        let _waiting = Waiting::new(&self.waiting_consumers);
-        loop {
-            let slice = remaining(deadline).map_or(WAIT_SLICE, |r| r.min(WAIT_SLICE));
-            let r = py.detach(|| {
-                let mut c = self.consumer();
-                let copy = |b: streamq::Batch<'_>| b.iter().map(|(i, d)| (i, d.to_vec())).collect::<Vec<_>>();
-                if slice.is_zero() {
-                    match c.try_peek_batch(max_frames, max_bytes) {
-                        Ok(b) => Ok(copy(b)),
-                        Err(TryPopError::Empty) => Err(PopTimeoutError::Timeout),
-                        Err(TryPopError::Disconnected) => Err(PopTimeoutError::Disconnected),
-                    }
-                } else {
-                    c.peek_batch_timeout(max_frames, max_bytes, Some(slice)).map(copy)
+        let patience = Patience::new(timeout, true, None)?;
+        let side = &self.side;
+        let first = py.detach(|| side.quick(|c| c.try_peek_batch(max_frames, max_bytes).map(copy_batch)));
+        let r = match first {
+            Ok(frames) => Ok(frames),
+            Err(TryPopError::Disconnected) => Err(PopTimeoutError::Disconnected),
+            Err(TryPopError::Empty) if matches!(patience, Patience::Never) => Err(PopTimeoutError::Timeout),
+            Err(TryPopError::Empty) => block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+                let r = side.wait(int, |c| {
+                    c.peek_batch_with(max_frames, max_bytes, wait, Some(int))
+                        .map(copy_batch)
+                });
+                match r {
+                    Err(PopTimeoutError::Interrupted) => Attempt::Interrupted,
+                    r => Attempt::Done(r),
                 }
-            });
-            match r {
-                Ok(frames) => return to_frames(py, frames),
-                Err(PopTimeoutError::Disconnected) => return Err(errors::end_of_stream(py)),
-                Err(PopTimeoutError::Timeout) => {
-                    if remaining(deadline).is_some_and(|r| r.is_zero()) {
-                        return Ok(PyList::empty(py));
-                    }
-                    py.check_signals()?;
-                }
-            }
+            })?,
+        };
+        match r {
+            Ok(frames) => to_frames(py, frames),
+            Err(PopTimeoutError::Disconnected) => Err(errors::end_of_stream(py)),
+            Err(PopTimeoutError::Timeout) => Ok(PyList::empty(py)),
+            Err(e) => Err(errors::error(py, e.to_string())),
         }
     }
 
     /// Closes the consumer side: later pushes raise ClosedError, blocked producers wake,
     /// frames still queued are counted as discarded, pop raises EndOfStream. Idempotent.
     fn close(&self, py: Python<'_>) {
-        py.detach(|| self.consumer().close());
+        py.detach(|| self.side.quick(|c| c.close()));
     }
 
-    /// Ends the stream from the producer side: later pushes raise ClosedError; the
-    /// consumer drains what is queued, then sees end of stream. Idempotent.
+    /// Ends the stream from the producer side (`q.producer.close()`): later pushes raise
+    /// ClosedError; the consumer drains what is queued, then sees end of stream.
+    /// Idempotent.
     fn close_producer(&self, py: Python<'_>) -> PyResult<()> {
         self.handle.close(py)
     }
@@ -247,7 +358,7 @@ impl Queue {
     /// or close() was called.
     #[getter]
     fn finished(&self, py: Python<'_>) -> bool {
-        py.detach(|| self.consumer().is_finished())
+        py.detach(|| self.side.quick(|c| c.is_finished()))
     }
 
     /// A snapshot of the counters (QueueStats), push latency percentiles included.
@@ -257,14 +368,9 @@ impl Queue {
         QueueStats::new(py, &s)
     }
 
-    /// The water-mark descriptor (a Linux eventfd): it polls readable after each
-    /// transition across the high or low mark. For event loops (`loop.add_reader`);
-    /// call clear_event() when it fires, then read is_above_high_water. Owned by the
-    /// queue: do not close it.
+    /// The water-mark descriptor (see Producer.fileno).
     fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
-        self.handle
-            .fd
-            .ok_or_else(|| errors::error(py, "no water-mark descriptor on this platform"))
+        self.handle.fileno(py)
     }
 
     /// Resets the water-mark descriptor's readiness.
@@ -280,38 +386,51 @@ impl Queue {
 
     /// Blocks until the queue is not above high water: True then, False if `timeout`
     /// seconds passed first. Raises ClosedError if the consumer closes. Ctrl-C interrupts.
-    #[pyo3(signature = (timeout = None))]
-    fn wait_below_low(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        self.handle.wait_below_low(py, timeout)
+    #[pyo3(signature = (timeout = None, *, interrupt = None))]
+    fn wait_below_low(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        interrupt: Option<&Bound<'_, PyInterrupt>>,
+    ) -> PyResult<bool> {
+        self.handle.wait_below_low(py, timeout, interrupt)
     }
 
     /// Ring size in bytes (the capacity rounded up to whole pages).
     #[getter]
     fn capacity(&self) -> usize {
-        self.capacity
+        self.handle.capacity()
     }
 
     /// Largest frame (bytes) the queue accepts.
     #[getter]
     fn max_frame_len(&self) -> usize {
-        self.max_frame_len
+        self.handle.max_frame_len()
     }
 
-    /// The overflow policy's name.
+    /// The overflow policy's canonical name ("block", "fail-fast", "drop-newest",
+    /// "drop-oldest").
     #[getter]
-    fn policy(&self) -> &'static str {
-        policy_name(self.handle.policy)
+    fn policy(&self) -> String {
+        self.handle.policy()
     }
 
-    /// Threads inside pop() or pop_batch() now (waiting for a frame, or taking one).
+    /// The effective configuration: option name -> canonical text, as the engine
+    /// describes it (e.g. {"capacity": "64MiB", "policy": "block", ...}).
+    #[getter]
+    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.handle.options(py)
+    }
+
+    /// Threads waiting in the engine for a frame now (in pop() or pop_batch()).
     #[getter]
     fn waiting_consumers(&self) -> usize {
-        self.waiting_consumers.load(Ordering::Acquire)
+        self.side.waiting.load(Ordering::Acquire)
     }
 
     /// Frames queued now.
     fn __len__(&self, py: Python<'_>) -> usize {
-        py.detach(|| self.consumer().stats().frames_queued as usize)
+        py.detach(|| self.side.quick(|c| c.stats().frames_queued as usize))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -327,11 +446,11 @@ impl Queue {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let s = py.detach(|| self.consumer().stats());
+        let s = py.detach(|| self.side.quick(|c| c.stats()));
         format!(
             "<streamq.Queue policy={} capacity={} queued={} frames / {} bytes>",
-            policy_name(self.handle.policy),
-            self.capacity,
+            self.handle.policy(),
+            self.handle.capacity(),
             s.frames_queued,
             s.level_bytes
         )

@@ -1,5 +1,5 @@
 //! `streamq.Reader`: a capture file (or a list of segment files), memory-mapped; frames
-//! are read in place.
+//! are read in place. Iterators walk the engine's owning [`Cursor`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,35 +9,30 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList, PyString};
 
-use streamq::format::DropReason;
-use streamq::reader::{RecordedFrame, Reader as RsReader};
+use streamq::DropReason;
+use streamq::reader::{Cursor, CursorOrder, Reader as RsReader};
 
 use crate::errors;
 use crate::frame::Frame;
-use crate::stats::{RecordedGap, RecoverReport, StreamInfo, VerifyReport};
+use crate::stats::{GapInfo, RecoverReport, StreamInfo, VerifyReport};
 
 type Names = Arc<HashMap<u16, Py<PyString>>>;
-type FrameIterBox = Box<dyn Iterator<Item = RecordedFrame<'static>> + Send>;
 
-/// Iterates frames of a Reader (see `Reader.__iter__` and `Reader.seek`).
+/// Iterates frames of a Reader (see `Reader.__iter__`, `Reader.file_order` and
+/// `Reader.seek`).
 #[pyclass(frozen, module = "streamq._streamq", name = "FrameIterator")]
 pub struct FrameIter {
-    // Dropped before `reader`, which it borrows.
-    iter: Mutex<FrameIterBox>,
-    reader: Arc<RsReader>,
+    cursor: Mutex<Cursor>,
+    /// Only this stream's frames (file order of one stream).
+    only: Option<u16>,
     names: Names,
 }
 
 impl FrameIter {
-    /// An iterator made by `f` over the reader, which the iterator keeps alive.
-    fn new(reader: &Arc<RsReader>, names: &Names, f: impl FnOnce(&'static RsReader) -> FrameIterBox) -> Self {
-        // SAFETY: the Reader lives in the Arc's allocation, which never moves, and the
-        // iterator (declared first, so dropped first) never outlives the Arc clone kept
-        // next to it. The Reader is only read (it is Sync).
-        let r: &'static RsReader = unsafe { &*Arc::as_ptr(reader) };
+    fn new(cursor: Cursor, only: Option<u16>, names: &Names) -> Self {
         FrameIter {
-            iter: Mutex::new(f(r)),
-            reader: Arc::clone(reader),
+            cursor: Mutex::new(cursor),
+            only,
             names: Arc::clone(names),
         }
     }
@@ -50,9 +45,17 @@ impl FrameIter {
     }
 
     fn __next__(&self, py: Python<'_>) -> Option<Frame> {
-        let f = self.iter.lock().unwrap_or_else(|p| p.into_inner()).next()?;
-        let name = self.names.get(&f.stream_id).map(|n| n.clone_ref(py));
-        Some(Frame::mapped(Arc::clone(&self.reader), f, name))
+        let mut cursor = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            // Where the frame is: the Frame finds its bytes again from there.
+            let at = cursor.clone();
+            let f = cursor.next_frame()?;
+            if self.only.is_some_and(|id| id != f.stream_id) {
+                continue;
+            }
+            let name = self.names.get(&f.stream_id).map(|n| n.clone_ref(py));
+            return Some(Frame::mapped(at, &f, name));
+        }
     }
 }
 
@@ -172,21 +175,21 @@ impl Reader {
     /// timestamp.
     fn __iter__(&self, py: Python<'_>) -> PyResult<FrameIter> {
         let r = self.get(py)?;
-        Ok(match self.stream {
-            Some(id) => FrameIter::new(&r, &self.names, |r| Box::new(r.iter_stream(id))),
-            None => FrameIter::new(&r, &self.names, |r| Box::new(r.iter_merged())),
-        })
+        let order = match self.stream {
+            Some(id) => CursorOrder::Stream(id),
+            None => CursorOrder::Time,
+        };
+        Ok(FrameIter::new(Cursor::new(r, order), None, &self.names))
     }
 
     /// Frames in file order (all streams, as written).
     fn file_order(&self, py: Python<'_>) -> PyResult<FrameIter> {
         let r = self.get(py)?;
-        Ok(match self.stream {
-            Some(id) => FrameIter::new(&r, &self.names, |r| {
-                Box::new(r.frames().filter(move |f| f.stream_id == id))
-            }),
-            None => FrameIter::new(&r, &self.names, |r| Box::new(r.frames())),
-        })
+        Ok(FrameIter::new(
+            Cursor::new(r, CursorOrder::File),
+            self.stream,
+            &self.names,
+        ))
     }
 
     /// An iterator starting at the first frame with sequence number >= `seq` (of the
@@ -209,12 +212,18 @@ impl Reader {
                         ));
                     }
                 };
-                Ok(FrameIter::new(&r, &self.names, |r| Box::new(r.seek_seq(id, seq))))
+                let mut c = Cursor::new(r, CursorOrder::Stream(id));
+                c.seek_seq(id, seq);
+                Ok(FrameIter::new(c, None, &self.names))
             }
-            (None, Some(ts)) => Ok(match self.stream {
-                Some(id) => FrameIter::new(&r, &self.names, |r| Box::new(r.seek_stream_time(id, ts))),
-                None => FrameIter::new(&r, &self.names, |r| Box::new(r.seek_time(ts))),
-            }),
+            (None, Some(ts)) => {
+                let mut c = Cursor::new(r, CursorOrder::Time);
+                match self.stream {
+                    Some(id) => c.seek_stream_time(id, ts),
+                    None => c.seek_time(ts),
+                }
+                Ok(FrameIter::new(c, None, &self.names))
+            }
         }
     }
 
@@ -241,24 +250,17 @@ impl Reader {
         let r = self.get(py)?;
         let out = PyList::empty(py);
         for g in r.gaps() {
-            let g = g.gap;
             if self.stream.is_some_and(|id| id != g.stream_id) {
                 continue;
             }
-            let reason = match g.reason {
-                DropReason::Newest => "dropped_newest".to_string(),
-                DropReason::Oldest => "dropped_oldest".to_string(),
-                DropReason::WriteError => "write_error".to_string(),
-                DropReason::Unknown(c) => format!("unknown({c})"),
-            };
             out.append(Py::new(
                 py,
-                RecordedGap {
+                GapInfo {
                     stream_id: g.stream_id,
                     stream: self.stream_name(py, g.stream_id),
                     first_seq: g.first_seq,
                     count: g.count,
-                    reason,
+                    reason: reason_name(g.reason),
                     host_time: g.host_ts_ns,
                 },
             )?)?;
@@ -341,6 +343,17 @@ impl Reader {
             "<streamq.Reader {p:?}{extra}{stream}{}>",
             if self.closed() { " closed" } else { "" }
         )
+    }
+}
+
+/// The text of a drop reason, as `GapInfo.reason` shows it.
+pub fn reason_name(r: DropReason) -> String {
+    match r {
+        DropReason::Newest => "dropped_newest".to_string(),
+        DropReason::Oldest => "dropped_oldest".to_string(),
+        DropReason::WriteError => "write_error".to_string(),
+        DropReason::Unknown(c) => format!("unknown({c})"),
+        other => format!("unknown({})", other.code()),
     }
 }
 

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use streamq::reader::{RecoverReport as RsRecover, StreamInfo as RsStreamInfo, VerifyReport as RsVerify};
-use streamq::writer::{SegmentInfo as RsSegment, WriterReport};
+use streamq::writer::{FinishedSegment, WriterReport};
 use streamq::{LatencySummary as RsLatency, QueueStats as RsQueueStats};
 
 /// Converts nested records (anything with `to_dict`), lists and tuples to plain values.
@@ -115,7 +115,8 @@ record! {
         bytes_pushed: u64,
         bytes_popped: u64,
         bytes_dropped: u64,
-        /// Pushes that gave up (WouldBlockError or TimeoutError); the caller kept the frame.
+        /// Pushes that gave up (WouldBlockError or Timeout); the caller kept the frame. A
+        /// wait cut short by Ctrl-C or a streamq.Interrupt is not one.
         pushes_refused: u64,
         /// Ring bytes in use now (frame headers included).
         level_bytes: u64,
@@ -173,7 +174,7 @@ record! {
 }
 
 impl SegmentInfo {
-    pub fn new(py: Python<'_>, s: &RsSegment) -> PyResult<Py<Self>> {
+    pub fn new(py: Python<'_>, s: &FinishedSegment) -> PyResult<Py<Self>> {
         let ranges = PyList::new(py, s.frame_ranges.iter().map(|&(id, a, b)| (id, a, b)))?;
         Py::new(
             py,
@@ -242,15 +243,10 @@ record! {
 }
 
 impl Report {
-    /// Converts a report; `adjust(id, stats)` corrects each stream's queue counters.
-    pub fn new(
-        py: Python<'_>,
-        r: &WriterReport,
-        adjust: impl Fn(u16, RsQueueStats) -> RsQueueStats,
-    ) -> PyResult<Py<Self>> {
+    /// Converts the engine's report.
+    pub fn new(py: Python<'_>, r: &WriterReport) -> PyResult<Py<Self>> {
         let streams = PyList::empty(py);
         for s in &r.streams {
-            let q = adjust(s.id, s.queue.clone());
             streams.append(Py::new(
                 py,
                 StreamReport {
@@ -264,7 +260,7 @@ impl Report {
                     frames_failed: s.frames_failed,
                     durable_seq: s.durable_seq,
                     last_seq: s.last_seq,
-                    queue: QueueStats::new(py, &q)?,
+                    queue: QueueStats::new(py, &s.queue)?,
                 },
             )?)?;
         }
@@ -474,7 +470,8 @@ impl From<&RsRecover> for RecoverReport {
 }
 
 record! {
-    /// A run of frames of one stream that were lost (a GAP record of a capture).
+    /// A run of frames of one stream that were lost: a GAP record of a capture, or a
+    /// drop reported to a callable sink.
     GapInfo as "GapInfo" {
         stream_id: u16,
         stream: String,
