@@ -47,7 +47,7 @@ import concurrent.futures
 import threading
 import time
 import warnings
-from typing import Any, AsyncIterator, Iterator, Optional, Protocol
+from typing import Any, AsyncIterator, Iterator, Literal, Optional, Protocol
 
 from . import _streamq
 from ._streamq import (
@@ -252,7 +252,7 @@ class Queue(_streamq.Queue):
         came in time; raises :class:`EndOfStream` at the end of the stream."""
         if self._rescued:
             with self._rescue_lock:
-                out = []
+                out: list[Frame] = []
                 while self._rescued and len(out) < max_frames:
                     out.append(self._rescued.popleft())
             if out:
@@ -342,7 +342,7 @@ class Queue(_streamq.Queue):
         except EndOfStream:
             raise StopAsyncIteration from None
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         """Close both sides."""
         self.close_producer()
         self.close()

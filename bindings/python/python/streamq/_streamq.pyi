@@ -1,11 +1,12 @@
-# Hand-written stubs of the compiled module streamq._streamq (keep in step with src/*.rs).
+# Hand-written stubs of the compiled module streamq._streamq (keep in step with src/*.rs;
+# tests/python/test_stubs.py runs mypy's stubtest against the built module).
 from __future__ import annotations
 
 import builtins
 import os
 import pathlib
 from typing_extensions import Buffer as _Buffer
-from typing import Any, Callable, Iterable, Iterator, Literal, Optional, Sequence, Union, final
+from typing import Any, Callable, Iterator, Literal, Optional, Sequence, Union, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -19,58 +20,65 @@ __all__ = [
     "FrameIterator",
     "FrameTooLargeError",
     "GapInfo",
-    "IOError",
+    "IOFailure",
+    "Interrupt",
+    "Interrupted",
     "LatencySummary",
+    "Producer",
     "Queue",
     "QueueStats",
     "Reader",
     "RecoverReport",
     "Report",
     "Reservation",
-    "SMALL_FRAME_BYTES",
     "SegmentInfo",
-    "Stream",
     "StreamInfo",
     "StreamReport",
     "StreamVerify",
-    "TimeoutError",
+    "Timeout",
     "VerifyReport",
-    "WAIT_SLICE_SECONDS",
     "WouldBlockError",
     "Writer",
     "WriterError",
     "WriterIOError",
     "__version__",
-    "_shutdown",
     "recover",
 ]
 __version__: str
-WAIT_SLICE_SECONDS: float
-SMALL_FRAME_BYTES: int
 
-_Policy = Literal["block", "fail", "drop_newest", "drop_oldest"]
+# Option text is read by the engine's parsers (case-insensitive, "_" accepted for "-").
+# A policy: "block", "fail-fast" (or "fail"), "drop-newest", "drop-oldest".
+_PolicyText = str
+# What the `policy` properties return: the canonical form.
+_Policy = Literal["block", "fail-fast", "drop-newest", "drop-oldest"]
+# A size: bytes as an int, or text such as "900KiB", "256MiB", "1.5MB".
+_Size = Union[int, str]
+# A duration: seconds as a number, or text such as "20ms", "10s", "2m".
+_Duration = Union[int, float, str]
+# fsync: "close", "always", "every:64MiB", "every:20ms"; an int (bytes); a float (seconds).
+_Fsync = Union[str, int, float]
 _SinkName = Literal["capture_file", "directory"]
 _StrPath = Union[str, os.PathLike[str]]
 # Any C-contiguous object supporting the buffer protocol: bytes, bytearray, memoryview,
 # array.array, numpy arrays of any dtype (taken as raw bytes).
 _BufferLike = _Buffer
 
-# ---- exceptions -------------------------------------------------------------------------
+# ---- exceptions (no name shadows a builtin) -----------------------------------------------
 
 class Error(Exception):
     """Base class of every streamq error."""
 
 class ClosedError(Error):
-    """The queue, stream, writer or reader is closed."""
+    """The queue, producer, writer or reader is closed."""
 
 class EndOfStream(ClosedError):
     """Every producer closed and the queue is drained (or the consumer closed)."""
 
-class TimeoutError(Error, builtins.TimeoutError):
+class Timeout(Error, builtins.TimeoutError):
     """A blocking call's timeout passed."""
 
 class WouldBlockError(Error):
-    """The queue is full and the call may not wait (policy "fail", or timeout=0)."""
+    """The queue is full and the call may not wait (policy "fail-fast", block=False or timeout=0)."""
 
 class FrameTooLargeError(Error, ValueError):
     """The frame is larger than the queue could ever hold."""
@@ -78,14 +86,17 @@ class FrameTooLargeError(Error, ValueError):
 class CorruptFileError(Error):
     """Not a capture file, an unsupported version, or a damaged record."""
 
-class IOError(Error, OSError):
+class IOFailure(Error, OSError):
     """An operating-system error (errno, strerror, filename)."""
+
+class Interrupted(Error):
+    """A wait was cut short by its streamq.Interrupt."""
 
 class WriterError(Error):
     """The writer failed; the one raised by close() carries `.report`."""
     report: Report
 
-class WriterIOError(WriterError, IOError):
+class WriterIOError(WriterError, IOFailure):
     """The writer failed on an I/O error (ENOSPC, EIO ...)."""
 
 # ---- records ----------------------------------------------------------------------------
@@ -308,24 +319,126 @@ class Reservation:
     def done(self) -> bool: ...
     def __len__(self) -> int: ...
 
-# ---- queue ------------------------------------------------------------------------------
+# ---- waiting ------------------------------------------------------------------------------
+
+@final
+class Interrupt:
+    """A flag that cuts blocking calls short (pass it as `interrupt=`): they raise
+    Interrupted once it is triggered, until reset()."""
+    def __new__(cls) -> Self: ...
+    def trigger(self) -> None: ...
+    def reset(self) -> None: ...
+    @property
+    def triggered(self) -> bool: ...
+
+# ---- producing ----------------------------------------------------------------------------
+
+@final
+class Producer:
+    """The producing side of a queue or of a writer stream (one class for both)."""
+    def push(
+        self,
+        data: _BufferLike,
+        *,
+        timestamp: Optional[int] = None,
+        timeout: Optional[float] = None,
+        block: bool = True,
+        interrupt: Optional[Interrupt] = None,
+    ) -> Optional[int]:
+        """Copy one frame in; its seq, or None if the policy dropped it."""
+    def try_push(self, data: _BufferLike, *, timestamp: Optional[int] = None) -> Optional[int]: ...
+    def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]:
+        """Deprecated alias of push()."""
+    def reserve(
+        self,
+        size: int,
+        *,
+        timestamp: Optional[int] = None,
+        timeout: Optional[float] = None,
+        block: bool = True,
+        interrupt: Optional[Interrupt] = None,
+    ) -> Reservation: ...
+    def try_reserve(self, size: int, *, timestamp: Optional[int] = None) -> Reservation: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def stats(self) -> QueueStats: ...
+    def fileno(self) -> int: ...
+    def clear_event(self) -> None: ...
+    @property
+    def is_above_high_water(self) -> bool: ...
+    def wait_below_low(self, timeout: Optional[float] = None, *, interrupt: Optional[Interrupt] = None) -> bool: ...
+    @property
+    def stream_id(self) -> Optional[int]: ...
+    @property
+    def id(self) -> Optional[int]:
+        """Deprecated alias of stream_id."""
+    @property
+    def name(self) -> Optional[str]: ...
+    @property
+    def media_type(self) -> Optional[str]: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def durable_seq(self) -> Optional[int]: ...
+    @property
+    def policy(self) -> _Policy: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def max_frame_len(self) -> int: ...
+    @property
+    def options(self) -> dict[str, str]: ...
+
+# ---- queue --------------------------------------------------------------------------------
 
 @disjoint_base
 class Queue:
     """Compiled base of streamq.Queue (see its docstring)."""
     def __new__(
         cls,
-        capacity: int = ...,
-        high_water: Optional[int] = None,
-        low_water: Optional[int] = None,
-        policy: _Policy = "block",
+        capacity: Optional[_Size] = None,
+        *,
+        policy: Optional[_PolicyText] = None,
+        high_water: Optional[_Size] = None,
+        low_water: Optional[_Size] = None,
         max_frames: Optional[int] = None,
+        block_timeout: Optional[_Duration] = None,
+        prefault: Optional[bool] = None,
     ) -> Self: ...
-    def push(self, data: _BufferLike, timeout: Optional[float] = None, timestamp: Optional[int] = None) -> Optional[int]:
+    @property
+    def producer(self) -> Producer: ...
+    def push(
+        self,
+        data: _BufferLike,
+        *,
+        timestamp: Optional[int] = None,
+        timeout: Optional[float] = None,
+        block: bool = True,
+        interrupt: Optional[Interrupt] = None,
+    ) -> Optional[int]:
         """Copy one frame in; its seq, or None if the policy dropped it."""
-    def reserve(self, size: int, timeout: Optional[float] = None, timestamp: Optional[int] = None) -> Reservation: ...
-    def pop(self, timeout: Optional[float] = None) -> Frame: ...
-    def pop_batch(self, max_frames: int = 64, max_bytes: int = ..., timeout: Optional[float] = None) -> list[Frame]: ...
+    def try_push(self, data: _BufferLike, *, timestamp: Optional[int] = None) -> Optional[int]: ...
+    def reserve(
+        self,
+        size: int,
+        *,
+        timestamp: Optional[int] = None,
+        timeout: Optional[float] = None,
+        block: bool = True,
+        interrupt: Optional[Interrupt] = None,
+    ) -> Reservation: ...
+    def try_reserve(self, size: int, *, timestamp: Optional[int] = None) -> Reservation: ...
+    def pop(self, timeout: Optional[float] = None, *, interrupt: Optional[Interrupt] = None) -> Frame: ...
+    def pop_batch(
+        self,
+        max_frames: int = 64,
+        max_bytes: int = ...,
+        timeout: Optional[float] = None,
+        *,
+        interrupt: Optional[Interrupt] = None,
+    ) -> list[Frame]: ...
     def close(self) -> None: ...
     def close_producer(self) -> None: ...
     @property
@@ -338,7 +451,7 @@ class Queue:
     def clear_event(self) -> None: ...
     @property
     def is_above_high_water(self) -> bool: ...
-    def wait_below_low(self, timeout: Optional[float] = None) -> bool: ...
+    def wait_below_low(self, timeout: Optional[float] = None, *, interrupt: Optional[Interrupt] = None) -> bool: ...
     @property
     def waiting_consumers(self) -> int: ...
     @property
@@ -347,39 +460,13 @@ class Queue:
     def max_frame_len(self) -> int: ...
     @property
     def policy(self) -> _Policy: ...
+    @property
+    def options(self) -> dict[str, str]: ...
     def __len__(self) -> int: ...
     def __enter__(self) -> Self: ...
-    def __exit__(self, *args: object) -> bool: ...
+    def __exit__(self, *_args: object) -> bool: ...
 
-# ---- writer -----------------------------------------------------------------------------
-
-@final
-class Stream:
-    """One stream of a Writer."""
-    def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]: ...
-    def reserve(self, size: int, timeout: Optional[float] = None, timestamp: Optional[int] = None) -> Reservation: ...
-    def close(self) -> None: ...
-    @property
-    def stats(self) -> QueueStats: ...
-    @property
-    def durable_seq(self) -> Optional[int]: ...
-    def fileno(self) -> int: ...
-    def clear_event(self) -> None: ...
-    @property
-    def is_above_high_water(self) -> bool: ...
-    def wait_below_low(self, timeout: Optional[float] = None) -> bool: ...
-    @property
-    def closed(self) -> bool: ...
-    @property
-    def id(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def media_type(self) -> str: ...
-    @property
-    def metadata(self) -> dict[str, str]: ...
-    @property
-    def policy(self) -> _Policy: ...
+# ---- writer -------------------------------------------------------------------------------
 
 @disjoint_base
 class Writer:
@@ -387,34 +474,63 @@ class Writer:
     def __new__(
         cls,
         path: Optional[_StrPath] = None,
-        compress: Optional[str] = None,
-        fsync: Union[Literal["close", "always"], int, float, None] = None,
-        segment_size: Optional[int] = None,
-        segment_seconds: Optional[float] = None,
-        capacity: int = ...,
-        policy: _Policy = "block",
-        workers: Optional[int] = None,
+        *,
+        sink: Union[_SinkName, Callable[[Union[Frame, GapInfo]], object], None] = None,
+        compression: Optional[str] = None,
+        compress_workers: Optional[int] = None,
+        raw_when_behind: Optional[bool] = None,
+        io_workers: Optional[int] = None,
+        writes_in_flight: Optional[int] = None,
+        max_write_bytes: Optional[_Size] = None,
+        max_write_rate: Optional[_Size] = None,
+        fsync: Optional[_Fsync] = None,
+        preallocate: Optional[_Size] = None,
+        direct_io: Optional[bool] = None,
+        segment_bytes: Optional[_Size] = None,
+        segment_duration: Optional[_Duration] = None,
+        index_interval: Optional[_Size] = None,
+        max_streams: Optional[int] = None,
+        linger: Optional[_Duration] = None,
         metadata: Optional[dict[str, Any]] = None,
+        capacity: Optional[_Size] = None,
+        policy: Optional[_PolicyText] = None,
         on_error: Optional[Callable[[WriterError], object]] = None,
         on_segment: Optional[Callable[[SegmentInfo], object]] = None,
-        preallocate: Optional[int] = None,
-        writes_in_flight: Optional[int] = None,
-        raw_when_behind: bool = True,
-        sink: Union[_SinkName, Callable[[Union[Frame, GapInfo]], object], None] = None,
         on_durable: Optional[Callable[[int, int], object]] = None,
-        io_workers: Optional[int] = None,
-    ) -> Self: ...
-    def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]: ...
+        compress: Optional[str] = None,
+        workers: Optional[int] = None,
+        segment_size: Optional[_Size] = None,
+        segment_seconds: Optional[_Duration] = None,
+    ) -> Self:
+        """`compress`, `workers`, `segment_size` and `segment_seconds` are deprecated
+        aliases of compression, compress_workers, segment_bytes and segment_duration."""
+    def push(
+        self,
+        data: _BufferLike,
+        *,
+        timestamp: Optional[int] = None,
+        timeout: Optional[float] = None,
+        block: bool = True,
+        interrupt: Optional[Interrupt] = None,
+    ) -> Optional[int]: ...
+    def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]:
+        """Deprecated alias of push()."""
     def add_stream(
         self,
         name: str,
         media_type: str = "application/octet-stream",
-        capacity: Optional[int] = None,
-        policy: Optional[_Policy] = None,
+        *,
+        capacity: Optional[_Size] = None,
+        policy: Optional[_PolicyText] = None,
+        high_water: Optional[_Size] = None,
+        low_water: Optional[_Size] = None,
+        max_frames: Optional[int] = None,
+        block_timeout: Optional[_Duration] = None,
+        prefault: Optional[bool] = None,
         metadata: Optional[dict[str, Any]] = None,
-    ) -> Stream: ...
+    ) -> Producer: ...
     @property
-    def streams(self) -> list[Stream]: ...
+    def streams(self) -> list[Producer]: ...
     def flush(self) -> None: ...
     def close(self) -> Report: ...
     @property
@@ -431,8 +547,10 @@ class Writer:
     def path(self) -> Optional[pathlib.Path]: ...
     @property
     def sink(self) -> Literal["capture_file", "directory", "callback"]: ...
+    @property
+    def options(self) -> dict[str, str]: ...
     def __enter__(self) -> Self: ...
-    def __exit__(self, *args: object) -> bool: ...
+    def __exit__(self, *_args: object) -> bool: ...
 
 # ---- reader -----------------------------------------------------------------------------
 
@@ -469,4 +587,3 @@ class Reader:
     def __exit__(self, *args: object) -> bool: ...
 
 def recover(path: _StrPath) -> RecoverReport: ...
-def _shutdown() -> None: ...
