@@ -159,28 +159,31 @@ int main(int argc, char **argv) {
     pthread_t rx_thread;
     if (pthread_create(&rx_thread, NULL, receive, &rx) != 0) return 1;
 
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc;
+    TRY(STREAMQ_WRITER_CONFIG_INIT(&wc));
     wc.sink = STREAMQ_SINK_CALLBACK; /* path stays NULL */
     wc.sink_fn = send_event;
     wc.callback_user = &sv[0];
     streamq_writer *w = NULL;
     TRY(streamq_writer_create(&wc, &w));
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc;
+    TRY(STREAMQ_STREAM_CONFIG_INIT(&sc));
     sc.name = "depth";
     sc.media_type = "depth/u16";
     sc.queue.capacity = 8 * frame_size; /* the link's buffer: the producer waits when full */
     sc.queue.prefault = false;
-    streamq_stream *depth = NULL;
+    streamq_producer *depth = NULL;
     TRY(streamq_writer_add_stream(w, &sc, &depth));
 
     /* The "camera": fills each frame in place in the ring (no copy). */
     for (int n = 0; n < frames; n++) {
         uint8_t *dst = NULL;
-        TRY(streamq_stream_reserve(depth, frame_size, &dst));
+        TRY(streamq_producer_reserve(depth, frame_size, NULL, &dst));
         for (size_t i = 0; i < frame_size; i++) dst[i] = (uint8_t)(i * 13 + (size_t)n);
-        TRY(streamq_stream_commit(depth, NULL));
+        TRY(streamq_producer_commit(depth, NULL));
     }
     streamq_writer_report rep;
+    STREAMQ_OUTPUT_INIT(&rep);
     TRY(streamq_writer_close(w, &rep));
     shutdown(sv[0], SHUT_WR); /* end of the messages: the receiver stops */
     pthread_join(rx_thread, NULL);
@@ -189,7 +192,7 @@ int main(int argc, char **argv) {
     printf("callback_sink: receiver: %" PRIu64 " frames (%" PRIu64 " bytes), %" PRIu64 " gap(s), %" PRIu64
            " bad message(s)\n",
            rx.frames, rx.bytes, rx.gaps, rx.bad);
-    streamq_stream_free(depth);
+    streamq_producer_free(depth);
     streamq_writer_free(w);
     close(sv[0]);
     close(sv[1]);

@@ -2,8 +2,8 @@
  *
  * A "camera" thread delivers 30 frames/s of 900 KiB for N seconds. Like a camera SDK
  * callback, it writes each frame straight into ring space reserved in the writer's depth
- * stream (streamq_stream_reserve → fill → streamq_stream_commit_at): no copy, no I/O on
- * the camera's thread. The writer thread lands the frames in a capture file. At the end
+ * stream (streamq_producer_reserve with the frame's timestamp → fill →
+ * streamq_producer_commit): no copy, no I/O on the camera's thread. The writer thread lands the frames in a capture file. At the end
  * the program prints the writer's figures and verifies the file.
  *
  *   kinect_capture [--seconds N] [--out capture.sqcap] [--zstd LEVEL]
@@ -43,7 +43,7 @@ static uint64_t now_ns(void) {
 }
 
 struct camera {
-    streamq_stream *depth;
+    streamq_producer *depth;
     int frames;
     uint64_t dropped, refused;
 };
@@ -68,7 +68,11 @@ static void *camera_thread(void *arg) {
             }
         }
         uint8_t *dst = NULL;
-        streamq_result r = streamq_stream_reserve(cam->depth, FRAME_BYTES, &dst);
+        streamq_push_options opts;
+        TRY(STREAMQ_PUSH_OPTIONS_INIT(&opts));
+        opts.has_device_ts = true; /* the sensor's capture time, used when reading by time */
+        opts.device_ts_ns = due;
+        streamq_result r = streamq_producer_reserve(cam->depth, FRAME_BYTES, &opts, &dst);
         if (r == STREAMQ_RESULT_DROPPED) { /* counted by the library; the file gets a gap */
             cam->dropped++;
             continue;
@@ -77,9 +81,9 @@ static void *camera_thread(void *arg) {
             cam->refused++;
             continue;
         }
-        if (r != STREAMQ_RESULT_OK) die("streamq_stream_reserve", r);
+        if (r != STREAMQ_RESULT_OK) die("streamq_producer_reserve", r);
         fill_depth(dst, (uint64_t)n);
-        TRY(streamq_stream_commit_at(cam->depth, due, NULL));
+        TRY(streamq_producer_commit(cam->depth, NULL));
     }
     return NULL;
 }
@@ -103,13 +107,14 @@ int main(int argc, char **argv) {
     }
 
     streamq_kv file_meta[] = {{"sensor", "kinect-like depth camera (synthetic)"}, {"program", "kinect_capture.c"}};
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc;
+    TRY(STREAMQ_WRITER_CONFIG_INIT(&wc));
     wc.path = out;
     wc.metadata = file_meta;
     wc.metadata_len = 2;
     wc.compression_level = zstd;
-    wc.fsync_policy = STREAMQ_FSYNC_EVERY_MS;
-    wc.fsync_interval = 1000;
+    /* Options can also be set as text, with the command line's and Python's spellings. */
+    TRY(streamq_writer_config_set(&wc, "fsync", "every:1s"));
     streamq_writer *writer = NULL;
     TRY(streamq_writer_create(&wc, &writer));
 
@@ -117,7 +122,8 @@ int main(int argc, char **argv) {
     snprintf(w, sizeof w, "%d", WIDTH);
     snprintf(h, sizeof h, "%d", HEIGHT);
     streamq_kv depth_meta[] = {{"width", w}, {"height", h}, {"pixel_format", "u16"}, {"units", "mm"}};
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc;
+    TRY(STREAMQ_STREAM_CONFIG_INIT(&sc));
     sc.name = "depth";
     sc.media_type = "depth/u16";
     sc.metadata = depth_meta;
@@ -125,7 +131,7 @@ int main(int argc, char **argv) {
     sc.queue.capacity = 64u << 20; /* ~2 s of frames: the disk may stall that long */
     sc.queue.policy = STREAMQ_POLICY_BLOCK;
     sc.queue.block_timeout_ms = 1000 / FPS; /* never hold the camera longer than a frame */
-    streamq_stream *depth = NULL;
+    streamq_producer *depth = NULL;
     TRY(streamq_writer_add_stream(writer, &sc, &depth));
 
     struct camera cam = {depth, (int)(seconds * FPS), 0, 0};
@@ -135,11 +141,15 @@ int main(int argc, char **argv) {
     if (pthread_create(&t, NULL, camera_thread, &cam) != 0) return 1;
     pthread_join(t, NULL);
 
+    /* Outputs carry their size too: set it before the call. */
     streamq_queue_stats qs;
-    TRY(streamq_stream_stats(depth, &qs));
+    STREAMQ_OUTPUT_INIT(&qs);
+    TRY(streamq_producer_stats(depth, &qs));
     streamq_writer_report rep;
+    STREAMQ_OUTPUT_INIT(&rep);
     TRY(streamq_writer_close(writer, &rep));
     streamq_stream_report sr;
+    STREAMQ_OUTPUT_INIT(&sr);
     TRY(streamq_writer_stream_report(writer, 0, &sr));
 
     printf("  written        %" PRIu64 " frames, %.1f MiB payload, %.1f MiB on disk, %" PRIu64 " writes, %" PRIu64
@@ -160,15 +170,17 @@ int main(int argc, char **argv) {
     printf("  queue peak     %.1f MiB of %.1f MiB, durable up to seq %" PRIu64 "\n",
            (double)qs.peak_level_bytes / (1 << 20), (double)qs.capacity_bytes / (1 << 20),
            sr.has_durable_seq ? sr.durable_seq : 0);
-    streamq_stream_free(depth);
+    streamq_producer_free(depth);
     streamq_writer_free(writer);
 
     /* Read the capture back and verify it. */
     streamq_reader *reader = NULL;
     TRY(streamq_reader_open(out, &reader));
     streamq_verify_report v;
+    STREAMQ_OUTPUT_INIT(&v);
     TRY(streamq_reader_verify(reader, &v));
     streamq_reader_frame f;
+    STREAMQ_OUTPUT_INIT(&f);
     uint64_t n = 0, bad = 0;
     while (streamq_reader_next(reader, &f) == STREAMQ_RESULT_OK) {
         uint64_t num;

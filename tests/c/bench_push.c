@@ -25,6 +25,7 @@ static void *drain(void *arg) {
         }
         for (size_t i = 0; i < count; i++) {
             streamq_frame f;
+            STREAMQ_OUTPUT_INIT(&f);
             streamq_consumer_batch_frame(q, i, &f);
             *bytes += f.len;
         }
@@ -35,7 +36,8 @@ static void *drain(void *arg) {
 
 int main(int argc, char **argv) {
     long frames = argc > 1 ? atol(argv[1]) : 2000;
-    streamq_queue_config c = streamq_queue_config_default();
+    streamq_queue_config c;
+    if (STREAMQ_QUEUE_CONFIG_INIT(&c) != STREAMQ_RESULT_OK) return 1;
     c.capacity = 64u << 20;
     c.policy = STREAMQ_POLICY_BLOCK;
     streamq_producer *p;
@@ -48,7 +50,7 @@ int main(int argc, char **argv) {
     pthread_t t;
     pthread_create(&t, NULL, drain, q);
     for (long i = 0; i < frames; i++) {
-        if (streamq_producer_push(p, frame, FRAME, NULL) != STREAMQ_RESULT_OK) return 1;
+        if (streamq_producer_push(p, frame, FRAME, NULL, NULL) != STREAMQ_RESULT_OK) return 1;
     }
     streamq_producer_close(p);
     void *res;

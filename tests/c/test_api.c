@@ -28,12 +28,12 @@ static void test_version_and_results(void) {
 
     const char *unknown = streamq_result_str(-1);
     CHECK(unknown != NULL && strstr(unknown, "unknown") != NULL);
-    for (int code = STREAMQ_RESULT_OK; code <= STREAMQ_RESULT_PANIC; code++) {
+    for (int code = STREAMQ_RESULT_OK; code <= STREAMQ_RESULT_NOT_A_STREAM; code++) {
         const char *s = streamq_result_str(code);
         CHECK(s != NULL && s[0] != '\0');
         CHECK(strcmp(s, unknown) != 0);
     }
-    CHECK(strcmp(streamq_result_str(STREAMQ_RESULT_PANIC + 1), unknown) == 0);
+    CHECK(strcmp(streamq_result_str(STREAMQ_RESULT_NOT_A_STREAM + 1), unknown) == 0);
     CHECK(strcmp(streamq_result_str(INT_MAX), unknown) == 0);
     CHECK(strcmp(streamq_result_str(INT_MIN), unknown) == 0);
     CHECK(strcmp(streamq_result_str(STREAMQ_RESULT_OK), "success") == 0);
@@ -59,16 +59,13 @@ static void test_last_error(void) {
     char untouched = 'q';
     CHECK(streamq_last_error(&untouched, 0) == n && untouched == 'q');
 
-    /* A caught panic is a result code, not an abort. */
-    fprintf(stderr, "(an intentional panic message follows)\n");
-    EXPECT(STREAMQ_RESULT_PANIC, streamq_debug_panic());
-    CHECK(streamq_last_error(big, sizeof big) > 0 && strstr(big, "streamq_debug_panic") != NULL);
+    /* A caught panic is a result code, not an abort: test_panic.c (a test-only symbol). */
 }
 
 /* --------------------------------------------------------------------------- queue -- */
 
 static streamq_queue_config small_config(size_t capacity, streamq_policy policy) {
-    streamq_queue_config c = streamq_queue_config_default();
+    streamq_queue_config c = queue_config_defaults();
     c.capacity = capacity;
     c.policy = (uint32_t)policy;
     c.prefault = false;
@@ -76,7 +73,7 @@ static streamq_queue_config small_config(size_t capacity, streamq_policy policy)
 }
 
 static void test_queue_config(void) {
-    streamq_queue_config c = streamq_queue_config_default();
+    streamq_queue_config c = queue_config_defaults();
     CHECK(c.capacity == 64u << 20);
     CHECK(c.policy == STREAMQ_POLICY_BLOCK);
     CHECK(c.block_timeout_ms < 0);
@@ -110,7 +107,7 @@ static void test_queue_config(void) {
     streamq_producer_free(NULL);
     streamq_consumer_free(NULL);
     streamq_writer_free(NULL);
-    streamq_stream_free(NULL);
+    streamq_producer_free(NULL);
     streamq_reader_free(NULL);
 }
 
@@ -122,16 +119,16 @@ static void test_push_pop(void) {
     REQUIRE(p && q);
 
     uint64_t seq = 99;
-    OK(streamq_producer_push(p, (const uint8_t *)"hello", 5, &seq));
+    OK(streamq_producer_push(p, (const uint8_t *)"hello", 5, NULL, &seq));
     CHECK(seq == 0);
-    OK(streamq_producer_push_at(p, (const uint8_t *)"world!", 6, 12345, &seq));
+    OK(streamq_producer_push(p, (const uint8_t *)"world!", 6, AT(12345), &seq));
     CHECK(seq == 1);
-    OK(streamq_producer_push(p, NULL, 0, &seq)); /* empty frame, NULL allowed */
+    OK(streamq_producer_push(p, NULL, 0, NULL, &seq)); /* empty frame, NULL allowed */
     CHECK(seq == 2);
-    OK(streamq_producer_push(p, (const uint8_t *)"x", 1, NULL)); /* seq_out optional */
-    OK(streamq_producer_try_push(p, (const uint8_t *)"yy", 2, &seq));
+    OK(streamq_producer_push(p, (const uint8_t *)"x", 1, NULL, NULL)); /* seq_out optional */
+    OK(streamq_producer_push(p, (const uint8_t *)"yy", 2, NO_WAIT, &seq));
     CHECK(seq == 4);
-    OK(streamq_producer_push_timeout(p, (const uint8_t *)"zzz", 3, 5, &seq));
+    OK(streamq_producer_push(p, (const uint8_t *)"zzz", 3, WITHIN(5), &seq));
     CHECK(seq == 5);
 
     size_t max = 0;
@@ -139,39 +136,40 @@ static void test_push_pop(void) {
     CHECK(max > 60000 && max < (1 << 16));
 
     /* Hostile pushes. */
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, (const uint8_t *)"a", 1, &seq));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(p, NULL, 5, &seq));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push_at(NULL, NULL, 0, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push_at(p, NULL, 1, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push_timeout(NULL, NULL, 0, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push_timeout(p, NULL, 1, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_try_push(NULL, NULL, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_try_push(p, NULL, 1, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, (const uint8_t *)"a", 1, NULL, &seq));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(p, NULL, 5, NULL, &seq));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, NULL, 0, AT(0), NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(p, NULL, 1, AT(0), NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, NULL, 0, WITHIN(0), NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(p, NULL, 1, WITHIN(0), NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, NULL, 0, NO_WAIT, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(p, NULL, 1, NO_WAIT, NULL));
     uint8_t one = 1;
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_push(p, &one, SIZE_MAX, &seq));
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_push(p, &one, (size_t)PTRDIFF_MAX + 1, &seq));
+    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_push(p, &one, SIZE_MAX, NULL, &seq));
+    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_push(p, &one, (size_t)PTRDIFF_MAX + 1, NULL, &seq));
     uint8_t *huge = calloc(1, 1 << 17);
     REQUIRE(huge);
-    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_push(p, huge, 1 << 17, &seq));
-    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_push(p, huge, max + 1, &seq));
+    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_push(p, huge, 1 << 17, NULL, &seq));
+    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_push(p, huge, max + 1, NULL, &seq));
     CHECK(seq == 5); /* untouched by failures */
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_max_frame_len(NULL, &max));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_max_frame_len(p, NULL));
 
     /* Pop into a caller's buffer. */
     uint8_t buf[16];
-    streamq_frame f;
+    streamq_frame f = {.struct_size = sizeof(streamq_frame)};
     OK(streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
     CHECK(f.len == 5 && f.data == buf && memcmp(buf, "hello", 5) == 0 && f.seq == 0);
-    CHECK(f.host_time_ns > 0 && f.timestamp_ns == f.host_time_ns);
+    CHECK(f.host_ts_ns > 0 && f.device_ts_ns == f.host_ts_ns);
     /* Too small: needed size reported, nothing consumed. */
     memset(&f, 0, sizeof f);
+    STREAMQ_OUTPUT_INIT(&f);
     EXPECT(STREAMQ_RESULT_BUFFER_TOO_SMALL, streamq_consumer_pop(q, buf, 3, 0, &f));
     CHECK(f.len == 6 && f.data == NULL && f.seq == 1);
     EXPECT(STREAMQ_RESULT_BUFFER_TOO_SMALL, streamq_consumer_pop(q, NULL, 0, 0, &f));
     CHECK(f.len == 6);
     OK(streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
-    CHECK(f.len == 6 && memcmp(buf, "world!", 6) == 0 && f.seq == 1 && f.timestamp_ns == 12345);
+    CHECK(f.len == 6 && memcmp(buf, "world!", 6) == 0 && f.seq == 1 && f.device_ts_ns == 12345);
     /* The empty frame fits a zero-length (even NULL) buffer. */
     OK(streamq_consumer_pop(q, NULL, 0, 0, &f));
     CHECK(f.len == 0 && f.seq == 2);
@@ -191,7 +189,7 @@ static void test_push_pop(void) {
     EXPECT(STREAMQ_RESULT_EMPTY, streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
     EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_consumer_pop(q, buf, sizeof buf, 10, &f));
 
-    streamq_queue_stats st;
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
     OK(streamq_producer_stats(p, &st));
     CHECK(st.frames_pushed == 6 && st.frames_popped == 6 && st.frames_queued == 0);
     CHECK(st.bytes_pushed == 5 + 6 + 0 + 1 + 2 + 3 && st.capacity_bytes >= (1 << 16));
@@ -204,13 +202,13 @@ static void test_push_pop(void) {
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_consumer_stats(q, NULL));
 
     /* Close the producer: pushes fail, the consumer drains then sees end of stream. */
-    OK(streamq_producer_push(p, (const uint8_t *)"last", 4, &seq));
+    OK(streamq_producer_push(p, (const uint8_t *)"last", 4, NULL, &seq));
     OK(streamq_producer_close(p));
     EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_close(p)); /* double close */
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, &seq));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_try_push(p, (const uint8_t *)"a", 1, &seq));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL, &seq));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NO_WAIT, &seq));
     uint8_t *w = NULL;
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_reserve(p, 4, &w));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_reserve(p, 4, NULL, &w));
     CHECK(w == NULL);
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_close(NULL));
     OK(streamq_consumer_pop(q, buf, sizeof buf, -1, &f));
@@ -242,16 +240,16 @@ static void test_consumer_close_wakes_producers(void) {
     streamq_producer *p;
     streamq_consumer *q;
     OK(streamq_queue_create(&c, &p, &q));
-    OK(streamq_producer_push(p, (const uint8_t *)"queued", 6, NULL));
+    OK(streamq_producer_push(p, (const uint8_t *)"queued", 6, NULL, NULL));
     OK(streamq_consumer_close(q));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push_timeout(p, (const uint8_t *)"a", 1, -1, NULL));
-    streamq_queue_stats st;
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL, NULL));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, WITHIN(-1), NULL));
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
     OK(streamq_producer_stats(p, &st));
     CHECK(st.frames_discarded == 1);
     /* Freeing the consumer first, then the producer, is fine too. */
     streamq_consumer_free(q);
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL, NULL));
     streamq_producer_free(p);
 }
 
@@ -263,59 +261,57 @@ static void test_reserve_commit(void) {
 
     uint64_t seq = 77;
     EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_commit(p, &seq)); /* without reserve */
-    EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_commit_at(p, 5, &seq));
     EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_abort(p));
     CHECK(seq == 77);
 
     uint8_t *w = NULL;
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_reserve(NULL, 10, &w));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_reserve(p, 10, NULL));
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_reserve(p, SIZE_MAX, &w));
-    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_reserve(p, 1 << 20, &w));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_reserve(NULL, 10, NULL, &w));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_reserve(p, 10, NULL, NULL));
+    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_reserve(p, SIZE_MAX, NULL, &w));
+    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_reserve(p, 1 << 20, NULL, &w));
     CHECK(w == NULL);
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_commit(NULL, &seq));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_commit_at(NULL, 0, &seq));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_abort(NULL));
 
-    OK(streamq_producer_reserve(p, 100, &w));
+    OK(streamq_producer_reserve(p, 100, NULL, &w));
     REQUIRE(w != NULL);
     memset(w, 0xAB, 100);
     /* While the reservation is pending, this thread's other calls on the handle are BUSY. */
-    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL));
+    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL, NULL));
     uint8_t *w2 = NULL;
-    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_reserve(p, 10, &w2));
-    streamq_queue_stats st;
+    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_reserve(p, 10, NULL, &w2));
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
     EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_stats(p, &st));
     size_t max;
     EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_max_frame_len(p, &max));
-    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_wait_below_low(p, 0));
+    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_wait_below_low(p, 0, NULL));
     OK(streamq_producer_commit(p, &seq));
     CHECK(seq == 0);
     EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_commit(p, &seq)); /* twice */
 
-    OK(streamq_producer_reserve(p, 50, &w));
+    OK(streamq_producer_reserve(p, 50, NULL, &w));
     memset(w, 1, 50);
     OK(streamq_producer_abort(p)); /* gives the space back, no sequence number used */
     EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_abort(p));
 
-    OK(streamq_producer_reserve(p, 8, &w));
+    OK(streamq_producer_reserve(p, 8, AT(4242), &w)); /* the commit gives it this timestamp */
     memcpy(w, "ABCDEFGH", 8);
-    OK(streamq_producer_commit_at(p, 4242, &seq));
+    OK(streamq_producer_commit(p, &seq));
     CHECK(seq == 1);
-    OK(streamq_producer_reserve(p, 0, &w)); /* empty reservation */
+    OK(streamq_producer_reserve(p, 0, NULL, &w)); /* empty reservation */
     OK(streamq_producer_commit(p, NULL));
 
     uint8_t buf[128];
-    streamq_frame f;
+    streamq_frame f = {.struct_size = sizeof(streamq_frame)};
     OK(streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
     CHECK(f.len == 100 && buf[0] == 0xAB && buf[99] == 0xAB && f.seq == 0);
     OK(streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
-    CHECK(f.len == 8 && memcmp(buf, "ABCDEFGH", 8) == 0 && f.seq == 1 && f.timestamp_ns == 4242);
+    CHECK(f.len == 8 && memcmp(buf, "ABCDEFGH", 8) == 0 && f.seq == 1 && f.device_ts_ns == 4242);
     OK(streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
     CHECK(f.len == 0 && f.seq == 2);
 
     /* Close with a reservation pending aborts it; free with one pending too. */
-    OK(streamq_producer_reserve(p, 10, &w));
+    OK(streamq_producer_reserve(p, 10, NULL, &w));
     OK(streamq_producer_close(p));
     EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_commit(p, &seq));
     EXPECT(STREAMQ_RESULT_END_OF_STREAM, streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
@@ -323,7 +319,7 @@ static void test_reserve_commit(void) {
     streamq_consumer_free(q);
 
     OK(streamq_queue_create(&c, &p, &q));
-    OK(streamq_producer_reserve(p, 10, &w));
+    OK(streamq_producer_reserve(p, 10, NULL, &w));
     streamq_producer_free(p); /* aborts the reservation, ends the stream */
     EXPECT(STREAMQ_RESULT_END_OF_STREAM, streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
     streamq_consumer_free(q);
@@ -333,7 +329,7 @@ static void fill(streamq_producer *p, size_t frame, int n) {
     uint8_t *buf = calloc(1, frame);
     for (int i = 0; i < n; i++) {
         buf[0] = (uint8_t)i;
-        OK(streamq_producer_push(p, buf, frame, NULL));
+        OK(streamq_producer_push(p, buf, frame, NULL, NULL));
     }
     free(buf);
 }
@@ -349,10 +345,10 @@ static void test_policies(void) {
     OK(streamq_queue_create(&c, &p, &q));
     streamq_result r;
     int pushed = 0;
-    while ((r = streamq_producer_push(p, frame, sizeof frame, &seq)) == STREAMQ_RESULT_OK) pushed++;
+    while ((r = streamq_producer_push(p, frame, sizeof frame, NULL, &seq)) == STREAMQ_RESULT_OK) pushed++;
     EXPECT(STREAMQ_RESULT_WOULD_BLOCK, r);
     CHECK(pushed >= 14 && pushed <= 16);
-    streamq_queue_stats st;
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
     OK(streamq_producer_stats(p, &st));
     CHECK(st.pushes_refused == 1 && st.frames_pushed == (uint64_t)pushed);
     streamq_producer_free(p);
@@ -363,12 +359,12 @@ static void test_policies(void) {
     c.block_timeout_ms = 20;
     OK(streamq_queue_create(&c, &p, &q));
     fill(p, 1000, pushed);
-    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_push(p, frame, sizeof frame, &seq));
-    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_push_timeout(p, frame, sizeof frame, 5, &seq));
-    EXPECT(STREAMQ_RESULT_WOULD_BLOCK, streamq_producer_try_push(p, frame, sizeof frame, &seq));
-    EXPECT(STREAMQ_RESULT_WOULD_BLOCK, streamq_producer_push_timeout(p, frame, sizeof frame, 0, &seq));
+    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_push(p, frame, sizeof frame, NULL, &seq));
+    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_push(p, frame, sizeof frame, WITHIN(5), &seq));
+    EXPECT(STREAMQ_RESULT_WOULD_BLOCK, streamq_producer_push(p, frame, sizeof frame, NO_WAIT, &seq));
+    EXPECT(STREAMQ_RESULT_WOULD_BLOCK, streamq_producer_push(p, frame, sizeof frame, WITHIN(0), &seq));
     uint8_t *w = NULL;
-    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_reserve(p, sizeof frame, &w));
+    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_reserve(p, sizeof frame, NULL, &w));
     streamq_producer_free(p);
     streamq_consumer_free(q);
 
@@ -377,9 +373,9 @@ static void test_policies(void) {
     OK(streamq_queue_create(&c, &p, &q));
     fill(p, 1000, pushed);
     seq = 0;
-    EXPECT(STREAMQ_RESULT_DROPPED, streamq_producer_push(p, frame, sizeof frame, &seq));
+    EXPECT(STREAMQ_RESULT_DROPPED, streamq_producer_push(p, frame, sizeof frame, NULL, &seq));
     CHECK(seq == (uint64_t)pushed);
-    EXPECT(STREAMQ_RESULT_DROPPED, streamq_producer_reserve(p, sizeof frame, &w));
+    EXPECT(STREAMQ_RESULT_DROPPED, streamq_producer_reserve(p, sizeof frame, NULL, &w));
     OK(streamq_producer_stats(p, &st));
     CHECK(st.frames_dropped_newest == 2 && st.bytes_dropped == 2000);
     streamq_producer_free(p);
@@ -389,12 +385,12 @@ static void test_policies(void) {
     c = small_config(16 * 1024, STREAMQ_POLICY_DROP_OLDEST);
     OK(streamq_queue_create(&c, &p, &q));
     fill(p, 1000, pushed);
-    OK(streamq_producer_push(p, frame, sizeof frame, &seq));
+    OK(streamq_producer_push(p, frame, sizeof frame, NULL, &seq));
     CHECK(seq == (uint64_t)pushed);
     OK(streamq_producer_stats(p, &st));
     CHECK(st.frames_dropped_oldest >= 1);
     uint8_t buf[1000];
-    streamq_frame f;
+    streamq_frame f = {.struct_size = sizeof(streamq_frame)};
     OK(streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
     CHECK(f.seq >= 1); /* frame 0 was evicted */
     streamq_producer_free(p);
@@ -405,7 +401,7 @@ static void test_policies(void) {
     c.max_frames = 3;
     OK(streamq_queue_create(&c, &p, &q));
     fill(p, 10, 3);
-    EXPECT(STREAMQ_RESULT_WOULD_BLOCK, streamq_producer_push(p, frame, 10, &seq));
+    EXPECT(STREAMQ_RESULT_WOULD_BLOCK, streamq_producer_push(p, frame, 10, NULL, &seq));
     streamq_producer_free(p);
     streamq_consumer_free(q);
 }
@@ -444,7 +440,7 @@ static void test_water_marks(void) {
     bool above = true;
     OK(streamq_producer_above_high_water(p, &above));
     CHECK(!above);
-    OK(streamq_producer_wait_below_low(p, 0)); /* not above: returns at once */
+    OK(streamq_producer_wait_below_low(p, 0, NULL)); /* not above: returns at once */
 
     fill(p, 1000, 10);
     CHECK(log.above == 1 && log.last_level >= 8 * 1032);
@@ -453,27 +449,27 @@ static void test_water_marks(void) {
     CHECK(readable(fd));
     OK(streamq_producer_clear_water_mark_event(p));
     CHECK(!readable(fd));
-    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_wait_below_low(p, 0));
-    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_wait_below_low(p, 10));
+    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_wait_below_low(p, 0, NULL));
+    EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_producer_wait_below_low(p, 10, NULL));
 
     uint8_t buf[1000];
-    streamq_frame f;
+    streamq_frame f = {.struct_size = sizeof(streamq_frame)};
     for (int i = 0; i < 8; i++) OK(streamq_consumer_pop(q, buf, sizeof buf, 0, &f));
     CHECK(log.below == 1);
     OK(streamq_producer_above_high_water(p, &above));
     CHECK(!above);
     CHECK(readable(fd));
-    OK(streamq_producer_wait_below_low(p, -1));
+    OK(streamq_producer_wait_below_low(p, -1, NULL));
 
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_above_high_water(NULL, &above));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_above_high_water(p, NULL));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_clear_water_mark_event(NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_wait_below_low(NULL, 0));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_wait_below_low(NULL, 0, NULL));
 
     /* wait_below_low returns CLOSED once the consumer is gone. */
     fill(p, 1000, 8);
     OK(streamq_consumer_close(q));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_wait_below_low(p, -1));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_wait_below_low(p, -1, NULL));
     streamq_producer_free(p);
     streamq_consumer_free(q);
 }
@@ -483,7 +479,8 @@ static void test_peek_and_batches(void) {
     streamq_producer *p;
     streamq_consumer *q;
     OK(streamq_queue_create(&c, &p, &q));
-    streamq_frame f, g;
+    streamq_frame f = {.struct_size = sizeof(streamq_frame)};
+    streamq_frame g = {.struct_size = sizeof(streamq_frame)};
     EXPECT(STREAMQ_RESULT_EMPTY, streamq_consumer_peek(q, 0, &f));
     EXPECT(STREAMQ_RESULT_TIMEOUT, streamq_consumer_peek(q, 5, &f));
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_consumer_release(q)); /* nothing held */
@@ -492,14 +489,14 @@ static void test_peek_and_batches(void) {
     for (int i = 0; i < 5; i++) {
         uint8_t d[100];
         memset(d, i, sizeof d);
-        OK(streamq_producer_push(p, d, sizeof d, NULL));
+        OK(streamq_producer_push(p, d, sizeof d, NULL, NULL));
     }
     /* Peek: in place, the same frame until released. */
     OK(streamq_consumer_peek(q, 0, &f));
     CHECK(f.len == 100 && f.data[0] == 0 && f.seq == 0);
     OK(streamq_consumer_peek(q, -1, &g));
     CHECK(g.data == f.data && g.seq == 0);
-    streamq_queue_stats st;
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
     EXPECT(STREAMQ_RESULT_BUSY, streamq_consumer_stats(q, &st));
     size_t count = 0;
     EXPECT(STREAMQ_RESULT_BUSY, streamq_consumer_peek_batch(q, 4, 1000, 0, &count));
@@ -536,9 +533,9 @@ static void test_peek_and_batches(void) {
     for (int i = 0; i < 3; i++) {
         uint8_t d[100];
         memset(d, 10 + i, sizeof d);
-        OK(streamq_producer_push(p, d, sizeof d, NULL));
+        OK(streamq_producer_push(p, d, sizeof d, NULL, NULL));
     }
-    streamq_frame frames[4];
+    streamq_frame frames[4] = {{.struct_size = sizeof(streamq_frame)}};
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_consumer_pop_batch(q, buf, sizeof buf, frames, 0, 0, &count));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_consumer_pop_batch(q, buf, sizeof buf, NULL, 4, 0, &count));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_consumer_pop_batch(q, buf, sizeof buf, frames, 4, 0, NULL));
@@ -561,11 +558,11 @@ static void test_peek_and_batches(void) {
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_consumer_release(NULL));
 
     /* Frames held when the consumer is freed are released with it. */
-    OK(streamq_producer_push(p, (const uint8_t *)"held", 4, NULL));
+    OK(streamq_producer_push(p, (const uint8_t *)"held", 4, NULL, NULL));
     OK(streamq_consumer_peek(q, 0, &f));
     EXPECT(STREAMQ_RESULT_BUSY, streamq_consumer_stats(q, &st));
     streamq_consumer_free(q);
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(p, (const uint8_t *)"a", 1, NULL, NULL));
     streamq_producer_free(p);
 }
 
@@ -591,15 +588,14 @@ static void on_segment(void *user, const streamq_segment_info *info) {
     log->segments++;
 }
 
-static void on_durable(void *user, uint16_t stream_id, uint64_t seq) {
+static void on_durable(void *user, const streamq_durable *d) {
     struct cb_log *log = user;
-    (void)stream_id;
-    (void)seq;
+    CHECK(d->struct_size >= sizeof *d && d->stream_name != NULL && d->stream_name[0] != '\0');
     log->durable++;
 }
 
 static void test_writer_config_errors(void) {
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     CHECK(wc.path == NULL && wc.sink == STREAMQ_SINK_CAPTURE_FILE && wc.compression_level == 0);
     CHECK(wc.fsync_policy == STREAMQ_FSYNC_ON_CLOSE && wc.max_write_bytes == 8u << 20);
     streamq_writer *w = (streamq_writer *)1;
@@ -611,7 +607,7 @@ static void test_writer_config_errors(void) {
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_create(&wc, NULL));
     wc.compression_level = 30;
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
-    wc = streamq_writer_config_default();
+    wc = writer_config_defaults();
     wc.path = path;
     wc.sink = 7;
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
@@ -648,23 +644,23 @@ static void test_writer_config_errors(void) {
 static void test_writer_stream_limit(void) {
     char path[128];
     path_in_tmp(path, sizeof path, "limit.sqcap");
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     CHECK(wc.max_streams == 0);
     wc.path = path;
     wc.max_streams = 1;
     streamq_writer *w = NULL;
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w);
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = stream_config_defaults();
     sc.name = "only";
     sc.queue.capacity = 1 << 16;
     sc.queue.prefault = false;
-    streamq_stream *a = NULL, *b = (streamq_stream *)1;
+    streamq_producer *a = NULL, *b = (streamq_producer *)1;
     OK(streamq_writer_add_stream(w, &sc, &a));
     sc.name = "one too many";
     EXPECT(STREAMQ_RESULT_LIMIT, streamq_writer_add_stream(w, &sc, &b));
-    CHECK(b == (streamq_stream *)1); /* output untouched on failure */
-    streamq_stream_free(a);
+    CHECK(b == (streamq_producer *)1); /* output untouched on failure */
+    streamq_producer_free(a);
     OK(streamq_writer_close(w, NULL));
     streamq_writer_free(w);
 }
@@ -675,7 +671,7 @@ static void test_writer_roundtrip(void) {
     struct cb_log log;
     memset(&log, 0, sizeof log);
     streamq_kv meta[2] = {{"sensor", "test"}, {"host", "ci"}};
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.path = path;
     wc.metadata = meta;
     wc.metadata_len = 2;
@@ -690,9 +686,9 @@ static void test_writer_roundtrip(void) {
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w);
 
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = stream_config_defaults();
     CHECK(sc.name == NULL && sc.queue.capacity == 256u << 20 && sc.queue.policy == STREAMQ_POLICY_BLOCK);
-    streamq_stream *s = (streamq_stream *)1;
+    streamq_producer *s = (streamq_producer *)1;
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_add_stream(w, &sc, &s)); /* name NULL */
     sc.name = "depth";
     sc.media_type = "depth/u16";
@@ -710,27 +706,27 @@ static void test_writer_roundtrip(void) {
     sc.queue.capacity = 0;
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_add_stream(w, &sc, &s));
     sc.queue.capacity = 4 << 20;
-    CHECK(s == (streamq_stream *)1);
-    streamq_stream *depth = NULL, *imu = NULL;
+    CHECK(s == (streamq_producer *)1);
+    streamq_producer *depth = NULL, *imu = NULL;
     OK(streamq_writer_add_stream(w, &sc, &depth));
-    streamq_stream_config ic = streamq_stream_config_default();
+    streamq_stream_config ic = stream_config_defaults();
     ic.name = "imu";
     ic.queue.capacity = 1 << 16;
     ic.queue.prefault = false;
     ic.queue.policy = STREAMQ_POLICY_DROP_OLDEST;
     OK(streamq_writer_add_stream(w, &ic, &imu));
     uint16_t id = 99;
-    OK(streamq_stream_id(depth, &id));
+    OK(streamq_producer_stream_id(depth, &id));
     CHECK(id == 0);
-    OK(streamq_stream_id(imu, &id));
+    OK(streamq_producer_stream_id(imu, &id));
     CHECK(id == 1);
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_id(NULL, &id));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_id(imu, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_stream_id(NULL, &id));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_stream_id(imu, NULL));
     size_t max = 0;
-    OK(streamq_stream_max_frame_len(depth, &max));
+    OK(streamq_producer_max_frame_len(depth, &max));
     CHECK(max > (3u << 20));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_max_frame_len(NULL, &max));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_max_frame_len(depth, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_max_frame_len(NULL, &max));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_max_frame_len(depth, NULL));
 
     /* Depth: 20 frames of 100 KiB, half pushed, half reserved and filled in place. */
     enum { N = 20, LEN = 100 * 1024 };
@@ -740,12 +736,12 @@ static void test_writer_roundtrip(void) {
         uint64_t ts = 1000000ull * (uint64_t)i;
         if (i % 2 == 0) {
             memset(frame, i, LEN);
-            OK(streamq_stream_push_at(depth, frame, LEN, ts, &seq));
+            OK(streamq_producer_push(depth, frame, LEN, AT(ts), &seq));
         } else {
             uint8_t *dst = NULL;
-            OK(streamq_stream_reserve(depth, LEN, &dst));
+            OK(streamq_producer_reserve(depth, LEN, AT(ts), &dst));
             memset(dst, i, LEN);
-            OK(streamq_stream_commit_at(depth, ts, &seq));
+            OK(streamq_producer_commit(depth, &seq));
         }
         CHECK(seq == (uint64_t)i);
     }
@@ -754,65 +750,62 @@ static void test_writer_roundtrip(void) {
         uint8_t sample[24];
         memset(sample, 100 + i, sizeof sample);
         uint64_t ts = 1000000ull * (uint64_t)i + 500;
-        if (i % 3 == 0) OK(streamq_stream_push_at(imu, sample, sizeof sample, ts, NULL));
-        else if (i % 3 == 1) OK(streamq_stream_push_at(imu, sample, sizeof sample, ts, &seq));
-        else OK(streamq_stream_push_at(imu, sample, sizeof sample, ts, NULL));
+        if (i % 3 == 0) OK(streamq_producer_push(imu, sample, sizeof sample, AT(ts), NULL));
+        else if (i % 3 == 1) OK(streamq_producer_push(imu, sample, sizeof sample, AT(ts), &seq));
+        else OK(streamq_producer_push(imu, sample, sizeof sample, AT(ts), NULL));
     }
-    OK(streamq_stream_push(imu, (const uint8_t *)"p", 1, NULL));
-    OK(streamq_stream_try_push(imu, (const uint8_t *)"t", 1, NULL));
-    OK(streamq_stream_push_timeout(imu, (const uint8_t *)"o", 1, 100, NULL));
+    OK(streamq_producer_push(imu, (const uint8_t *)"p", 1, NULL, NULL));
+    OK(streamq_producer_push(imu, (const uint8_t *)"t", 1, NO_WAIT, NULL));
+    OK(streamq_producer_push(imu, (const uint8_t *)"o", 1, WITHIN(100), NULL));
     uint8_t *dst;
-    OK(streamq_stream_reserve(imu, 1, &dst));
+    OK(streamq_producer_reserve(imu, 1, NULL, &dst));
     *dst = 'r';
-    OK(streamq_stream_commit(imu, &seq));
+    OK(streamq_producer_commit(imu, &seq));
     CHECK(seq == 33);
-    OK(streamq_stream_reserve(imu, 1, &dst));
-    OK(streamq_stream_abort(imu));
+    OK(streamq_producer_reserve(imu, 1, NULL, &dst));
+    OK(streamq_producer_abort(imu));
 
     /* Hostile stream calls. */
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_push(NULL, frame, 1, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_push(imu, NULL, 1, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_push_at(NULL, frame, 1, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_push_timeout(NULL, frame, 1, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_try_push(NULL, frame, 1, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_reserve(NULL, 1, &dst));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_reserve(imu, 1, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_commit(NULL, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_commit_at(NULL, 0, NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_abort(NULL));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_close(NULL));
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_stream_push(imu, frame, SIZE_MAX, NULL));
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_stream_reserve(imu, SIZE_MAX, &dst));
-    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_stream_push(imu, frame, LEN, NULL)); /* > 64 KiB ring */
-    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_stream_reserve(imu, LEN, &dst));
-    EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_stream_commit(imu, NULL));
-    EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_stream_commit_at(imu, 1, NULL));
-    EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_stream_abort(imu));
-    OK(streamq_stream_reserve(imu, 4, &dst));
-    EXPECT(STREAMQ_RESULT_BUSY, streamq_stream_push(imu, frame, 1, NULL));
-    streamq_queue_stats qs;
-    EXPECT(STREAMQ_RESULT_BUSY, streamq_stream_stats(imu, &qs));
-    OK(streamq_stream_abort(imu));
-    OK(streamq_stream_stats(imu, &qs));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, frame, 1, NULL, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(imu, NULL, 1, NULL, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, frame, 1, AT(0), NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, frame, 1, WITHIN(0), NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_push(NULL, frame, 1, NO_WAIT, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_reserve(NULL, 1, NULL, &dst));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_reserve(imu, 1, NULL, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_commit(NULL, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_abort(NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_close(NULL));
+    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_push(imu, frame, SIZE_MAX, NULL, NULL));
+    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_producer_reserve(imu, SIZE_MAX, NULL, &dst));
+    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_push(imu, frame, LEN, NULL, NULL)); /* > 64 KiB ring */
+    EXPECT(STREAMQ_RESULT_TOO_LARGE, streamq_producer_reserve(imu, LEN, NULL, &dst));
+    EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_commit(imu, NULL));
+    EXPECT(STREAMQ_RESULT_NO_RESERVATION, streamq_producer_abort(imu));
+    OK(streamq_producer_reserve(imu, 4, NULL, &dst));
+    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_push(imu, frame, 1, NULL, NULL));
+    streamq_queue_stats qs = {.struct_size = sizeof(streamq_queue_stats)};
+    EXPECT(STREAMQ_RESULT_BUSY, streamq_producer_stats(imu, &qs));
+    OK(streamq_producer_abort(imu));
+    OK(streamq_producer_stats(imu, &qs));
     CHECK(qs.frames_pushed == 34);
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_stats(NULL, &qs));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_stream_stats(imu, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_stats(NULL, &qs));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_stats(imu, NULL));
 
     OK(streamq_writer_flush(w));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_flush(NULL));
     uint64_t durable = 0;
-    OK(streamq_writer_durable_seq(w, 0, &durable));
+    OK(streamq_producer_durable_seq(depth, &durable));
     CHECK(durable == N - 1);
-    EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_writer_durable_seq(w, 9, &durable));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_durable_seq(NULL, 0, &durable));
-    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_durable_seq(w, 0, NULL));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_durable_seq(NULL, &durable));
+    EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_producer_durable_seq(depth, NULL));
 
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_get_report(w, &rep)); /* live snapshot */
     CHECK(rep.streams == 2 && rep.frames_written == N + 34 && !rep.failed);
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_get_report(NULL, &rep));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_get_report(w, NULL));
-    streamq_stream_report sr;
+    streamq_stream_report sr = {.struct_size = sizeof(streamq_stream_report)};
     OK(streamq_writer_stream_report(w, 1, &sr));
     CHECK(strcmp(sr.name, "imu") == 0 && sr.id == 1 && sr.frames_written == 34);
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_writer_stream_report(w, 2, &sr));
@@ -820,44 +813,48 @@ static void test_writer_roundtrip(void) {
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_stream_report(w, 0, NULL));
 
     /* A stream added while recording; closed by itself. */
-    streamq_stream_config cc = streamq_stream_config_default();
+    streamq_stream_config cc = stream_config_defaults();
     cc.name = "color";
     cc.queue.capacity = 1 << 20;
     cc.queue.prefault = false;
-    streamq_stream *color = NULL;
+    streamq_producer *color = NULL;
     OK(streamq_writer_add_stream(w, &cc, &color));
-    OK(streamq_stream_push_at(color, (const uint8_t *)"rgb", 3, 1500, NULL));
-    OK(streamq_stream_close(color));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_stream_close(color));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_stream_push(color, (const uint8_t *)"x", 1, NULL));
+    OK(streamq_producer_push(color, (const uint8_t *)"rgb", 3, AT(1500), NULL));
+    OK(streamq_producer_close(color));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_close(color));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(color, (const uint8_t *)"x", 1, NULL, NULL));
 
     /* Close: report; double close; use after close. */
     memset(&rep, 0, sizeof rep);
+    STREAMQ_OUTPUT_INIT(&rep);
     OK(streamq_writer_close(w, &rep));
     CHECK(rep.frames_written == N + 34 + 1 && rep.streams == 3 && rep.frames_failed == 0);
     CHECK(rep.frames_dropped_newest == 0 && rep.frames_dropped_oldest == 0 && !rep.failed);
     CHECK(rep.bytes_written == (uint64_t)N * LEN + 30 * 24 + 4 + 3 && rep.segments == 1);
     CHECK(rep.stored_bytes > rep.bytes_written && rep.writes > 0 && rep.syncs > 0 && rep.seconds > 0);
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_writer_close(w, &rep));
+    /* Close is idempotent: a second close returns the first one's result and report. */
+    streamq_writer_report rep2 = {.struct_size = sizeof(streamq_writer_report)};
+    OK(streamq_writer_close(w, &rep2));
+    CHECK(rep2.frames_written == rep.frames_written && rep2.bytes_written == rep.bytes_written);
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_writer_close(NULL, &rep));
     EXPECT(STREAMQ_RESULT_CLOSED, streamq_writer_flush(w));
     EXPECT(STREAMQ_RESULT_CLOSED, streamq_writer_add_stream(w, &cc, &s));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_stream_push(depth, frame, 10, NULL));
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_stream_reserve(depth, 10, &dst));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(depth, frame, 10, NULL, NULL));
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_reserve(depth, 10, NULL, &dst));
     OK(streamq_writer_get_report(w, &rep)); /* final report stays readable */
     CHECK(rep.frames_written == N + 34 + 1);
     OK(streamq_writer_stream_report(w, 0, &sr));
     CHECK(strcmp(sr.name, "depth") == 0 && sr.frames_written == N && sr.has_last_seq && sr.last_seq == N - 1);
     CHECK(sr.has_durable_seq && sr.durable_seq == N - 1 && sr.queue.frames_pushed == N);
-    OK(streamq_writer_durable_seq(w, 1, &durable));
+    OK(streamq_producer_durable_seq(imu, &durable)); /* after the writer's close */
     CHECK(durable == 33);
     CHECK(log.errors == 0 && log.segments == 1 && log.durable >= 2);
 
-    streamq_stream_free(depth);
+    streamq_producer_free(depth);
     streamq_writer_free(w); /* writer before a stream: fine */
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_stream_push(imu, frame, 10, NULL));
-    streamq_stream_free(imu);
-    streamq_stream_free(color);
+    EXPECT(STREAMQ_RESULT_CLOSED, streamq_producer_push(imu, frame, 10, NULL, NULL));
+    streamq_producer_free(imu);
+    streamq_producer_free(color);
 
     /* ---- read it back ---- */
     streamq_reader *r = (streamq_reader *)1;
@@ -868,12 +865,12 @@ static void test_writer_roundtrip(void) {
     EXPECT(STREAMQ_RESULT_IO, streamq_reader_open(missing, &r));
     CHECK(r == (streamq_reader *)1);
     OK(streamq_reader_open(path, &r));
-    streamq_reader_info info;
+    streamq_reader_info info = {.struct_size = sizeof(streamq_reader_info)};
     OK(streamq_reader_get_info(r, &info));
     CHECK(info.segments == 1 && info.streams == 3 && info.frames == N + 35 && info.clean);
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_get_info(NULL, &info));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_get_info(r, NULL));
-    streamq_stream_info si;
+    streamq_stream_info si = {.struct_size = sizeof(streamq_stream_info)};
     OK(streamq_reader_stream(r, 0, &si));
     CHECK(strcmp(si.name, "depth") == 0 && strcmp(si.media_type, "depth/u16") == 0);
     CHECK(si.id == 0 && si.frames == N && si.metadata_len == 1 && si.first_seq == 0 && si.last_seq == N - 1);
@@ -882,10 +879,10 @@ static void test_writer_roundtrip(void) {
     size_t gap_count = 99;
     OK(streamq_reader_gap_count(r, &gap_count));
     CHECK(gap_count == 0);
-    streamq_gap_info gap;
+    streamq_gap_info gap = {.struct_size = sizeof(streamq_gap_info)};
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_gap(r, 0, &gap));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_gap(r, 0, NULL));
-    CHECK(si.first_timestamp_ns == 0 && si.last_timestamp_ns == 1000000ull * (N - 1));
+    CHECK(si.first_device_ts_ns == 0 && si.last_device_ts_ns == 1000000ull * (N - 1));
     OK(streamq_reader_stream(r, 1, &si));
     CHECK(strcmp(si.name, "imu") == 0 && strcmp(si.media_type, "application/octet-stream") == 0);
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_stream(r, 3, &si));
@@ -900,13 +897,13 @@ static void test_writer_roundtrip(void) {
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_stream_metadata(r, 0, 0, NULL));
 
     /* File order: every frame once. */
-    streamq_reader_frame rf;
+    streamq_reader_frame rf = {.struct_size = sizeof(streamq_reader_frame)};
     int n = 0, depth_seen = 0;
     while (streamq_reader_next(r, &rf) == STREAMQ_RESULT_OK) {
         n++;
         if (rf.stream_id == 0) {
             CHECK(rf.len == LEN && rf.data[0] == (uint8_t)rf.seq && rf.data[LEN - 1] == (uint8_t)rf.seq);
-            CHECK(rf.timestamp_ns == 1000000ull * rf.seq && !rf.compressed && rf.segment == 0);
+            CHECK(rf.device_ts_ns == 1000000ull * rf.seq && !rf.compressed && rf.segment == 0);
             depth_seen++;
         }
     }
@@ -920,8 +917,8 @@ static void test_writer_roundtrip(void) {
     uint64_t last = 0;
     n = 0;
     while (streamq_reader_next(r, &rf) == STREAMQ_RESULT_OK) {
-        CHECK(rf.timestamp_ns >= last);
-        last = rf.timestamp_ns;
+        CHECK(rf.device_ts_ns >= last);
+        last = rf.device_ts_ns;
         n++;
     }
     CHECK(n == N + 35);
@@ -943,12 +940,12 @@ static void test_writer_roundtrip(void) {
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_seek_seq(r, 9, 0));
     OK(streamq_reader_seek_time(r, 5000000));
     OK(streamq_reader_next(r, &rf));
-    CHECK(rf.timestamp_ns == 5000000 && rf.stream_id == 0 && rf.seq == 5);
+    CHECK(rf.device_ts_ns == 5000000 && rf.stream_id == 0 && rf.seq == 5);
     OK(streamq_reader_next(r, &rf));
-    CHECK(rf.timestamp_ns == 5000500 && rf.stream_id == 1);
+    CHECK(rf.device_ts_ns == 5000500 && rf.stream_id == 1);
     OK(streamq_reader_seek_stream_time(r, 1, 7000000));
     OK(streamq_reader_next(r, &rf));
-    CHECK(rf.stream_id == 1 && rf.timestamp_ns == 7000500);
+    CHECK(rf.stream_id == 1 && rf.device_ts_ns == 7000500);
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_seek_stream_time(r, 9, 0));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_iter_file(NULL));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_iter_time(NULL));
@@ -960,6 +957,7 @@ static void test_writer_roundtrip(void) {
     /* Copy into a buffer: too small keeps the frame next. */
     OK(streamq_reader_iter_file(r));
     memset(&rf, 0, sizeof rf);
+    STREAMQ_OUTPUT_INIT(&rf);
     EXPECT(STREAMQ_RESULT_BUFFER_TOO_SMALL, streamq_reader_next_into(r, frame, 10, &rf));
     CHECK(rf.data == NULL && rf.len == LEN && rf.seq == 0 && rf.stream_id == 0);
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_next_into(r, NULL, 10, &rf));
@@ -970,10 +968,10 @@ static void test_writer_roundtrip(void) {
     CHECK(rf.data == frame && rf.len == LEN && rf.seq == 0 && frame[0] == 0);
 
     /* Verify. */
-    streamq_verify_stream vs;
+    streamq_verify_stream vs = {.struct_size = sizeof(streamq_verify_stream)};
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_verify_stream(r, 0, &vs)); /* before verify */
     CHECK(streamq_reader_verify_error(r, 0) == NULL);
-    streamq_verify_report vr;
+    streamq_verify_report vr = {.struct_size = sizeof(streamq_verify_report)};
     OK(streamq_reader_verify(r, &vr));
     CHECK(vr.ok && vr.clean_close && vr.frames == N + 35 && vr.streams == 3 && vr.errors == 0);
     CHECK(vr.corrupt == 0 && vr.truncated_bytes == 0 && vr.unexplained_missing == 0 && vr.segments == 1);
@@ -989,7 +987,7 @@ static void test_writer_roundtrip(void) {
     streamq_reader_free(r);
 
     /* Recover: a clean file is left alone. */
-    streamq_recover_report rr;
+    streamq_recover_report rr = {.struct_size = sizeof(streamq_recover_report)};
     OK(streamq_recover(path, &rr));
     CHECK(rr.already_clean && rr.new_len == rr.original_len);
     OK(streamq_recover(path, NULL));
@@ -1067,7 +1065,7 @@ static void test_writer_segments_and_compression(void) {
     path_in_tmp(path, sizeof path, "seg.sqcap");
     struct cb_log log;
     memset(&log, 0, sizeof log);
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.path = path;
     wc.compression_level = 1;
     wc.compress_workers = 2;
@@ -1077,11 +1075,11 @@ static void test_writer_segments_and_compression(void) {
     wc.callback_user = &log;
     streamq_writer *w;
     OK(streamq_writer_create(&wc, &w));
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = stream_config_defaults();
     sc.name = "depth";
     sc.queue.capacity = 8 << 20;
     sc.queue.prefault = false;
-    streamq_stream *s;
+    streamq_producer *s;
     OK(streamq_writer_add_stream(w, &sc, &s));
     enum { N = 12, LEN = 64 * 1024 };
     uint8_t *frame = malloc(LEN);
@@ -1093,14 +1091,14 @@ static void test_writer_segments_and_compression(void) {
             x ^= x << 5;
             frame[j] = (j % 2) ? (uint8_t)x : (uint8_t)i;
         }
-        OK(streamq_stream_push(s, frame, LEN, NULL));
+        OK(streamq_producer_push(s, frame, LEN, NULL, NULL));
         OK(streamq_writer_flush(w)); /* one write per frame, so segments rotate */
     }
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_close(w, &rep));
     CHECK(rep.frames_written == N && rep.frames_compressed + rep.frames_stored_raw == N);
     CHECK(rep.segments >= 2 && rep.segments == (uint64_t)log.segments);
-    streamq_stream_free(s);
+    streamq_producer_free(s);
     streamq_writer_free(w);
 
     int nseg = log.segments < 8 ? log.segments : 8;
@@ -1108,10 +1106,10 @@ static void test_writer_segments_and_compression(void) {
     for (int i = 0; i < nseg; i++) paths[i] = log.segment_paths[i];
     streamq_reader *r;
     OK(streamq_reader_open_segments(paths, (size_t)nseg, &r));
-    streamq_reader_info info;
+    streamq_reader_info info = {.struct_size = sizeof(streamq_reader_info)};
     OK(streamq_reader_get_info(r, &info));
     CHECK(info.segments == (uint64_t)nseg && info.frames == N);
-    streamq_reader_frame rf;
+    streamq_reader_frame rf = {.struct_size = sizeof(streamq_reader_frame)};
     int n = 0;
     while (streamq_reader_next(r, &rf) == STREAMQ_RESULT_OK) {
         CHECK(rf.len == LEN && rf.seq == (uint64_t)n);
@@ -1130,7 +1128,7 @@ static void test_writer_failure(void) {
     path_in_tmp(dir, sizeof dir, "frames");
     struct cb_log log;
     memset(&log, 0, sizeof log);
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.path = dir;
     wc.sink = STREAMQ_SINK_DIRECTORY;
     wc.io_workers = 1;
@@ -1138,35 +1136,38 @@ static void test_writer_failure(void) {
     wc.callback_user = &log;
     streamq_writer *w;
     OK(streamq_writer_create(&wc, &w));
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = stream_config_defaults();
     sc.name = "depth";
     sc.queue.capacity = 1 << 20;
     sc.queue.prefault = false;
-    streamq_stream *s;
+    streamq_producer *s;
     OK(streamq_writer_add_stream(w, &sc, &s));
     OK(streamq_writer_flush(w)); /* the writer thread has set the stream up */
     REQUIRE(rmdir(dir) == 0);
-    OK(streamq_stream_push(s, (const uint8_t *)"frame", 5, NULL));
+    OK(streamq_producer_push(s, (const uint8_t *)"frame", 5, NULL, NULL));
     streamq_result fr = streamq_writer_flush(w);
     CHECK(fr == STREAMQ_RESULT_IO);
     streamq_result pr = STREAMQ_RESULT_OK;
-    for (int i = 0; i < 1000 && pr == STREAMQ_RESULT_OK; i++) pr = streamq_stream_push(s, (const uint8_t *)"x", 1, NULL);
+    for (int i = 0; i < 1000 && pr == STREAMQ_RESULT_OK; i++) pr = streamq_producer_push(s, (const uint8_t *)"x", 1, NULL, NULL);
     EXPECT(STREAMQ_RESULT_FAILED, pr);
     streamq_stream_config sc2 = sc;
     sc2.name = "late";
-    streamq_stream *s2 = NULL;
+    streamq_producer *s2 = NULL;
     streamq_result ar = streamq_writer_add_stream(w, &sc2, &s2);
     CHECK(ar == STREAMQ_RESULT_IO && s2 == NULL);
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     memset(&rep, 0xEE, sizeof rep);
+    STREAMQ_OUTPUT_INIT(&rep);
     EXPECT(STREAMQ_RESULT_IO, streamq_writer_close(w, &rep));
     CHECK(rep.frames_written == 0xEEEEEEEEEEEEEEEEull); /* not written on failure */
     OK(streamq_writer_get_report(w, &rep));
     CHECK(rep.failed && rep.frames_written == 0 && rep.frames_failed >= 1);
     /* The error callback ran once, on the writer thread (joined by close). */
     CHECK(log.errors == 1 && log.last_error == STREAMQ_RESULT_IO);
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_writer_close(w, &rep));
-    streamq_stream_free(s);
+    /* Close is idempotent: the same error again, the report kept. */
+    EXPECT(STREAMQ_RESULT_IO, streamq_writer_close(w, &rep));
+    CHECK(rep.failed && rep.frames_failed >= 1);
+    streamq_producer_free(s);
     streamq_writer_free(w);
 }
 

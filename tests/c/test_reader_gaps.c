@@ -27,10 +27,9 @@ struct gate {
     uint64_t durable_calls;
 };
 
-static void on_durable(void *user, uint16_t stream_id, uint64_t seq) {
+static void on_durable(void *user, const streamq_durable *d) {
     struct gate *g = user;
-    (void)stream_id;
-    (void)seq;
+    (void)d;
     pthread_mutex_lock(&g->m);
     g->durable_calls++;
     if (g->hold) {
@@ -65,19 +64,19 @@ static void gate_open(struct gate *g) {
 
 enum { FRAME = 1000 };
 
-static uint64_t dropped_total(streamq_stream *s) {
-    streamq_queue_stats st;
-    OK(streamq_stream_stats(s, &st));
+static uint64_t dropped_total(streamq_producer *s) {
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
+    OK(streamq_producer_stats(s, &st));
     return st.frames_dropped_newest + st.frames_dropped_oldest;
 }
 
 /* Pushes frame `*pushed` (its sequence number in its first 8 bytes). */
-static streamq_result push(streamq_stream *s, uint64_t *pushed) {
+static streamq_result push(streamq_producer *s, uint64_t *pushed) {
     uint8_t frame[FRAME];
     memset(frame, 0xA5, sizeof frame);
     memcpy(frame, pushed, sizeof *pushed);
     uint64_t seq = UINT64_MAX;
-    streamq_result r = streamq_stream_push(s, frame, sizeof frame, &seq);
+    streamq_result r = streamq_producer_push(s, frame, sizeof frame, NULL, &seq);
     CHECK(seq == *pushed);
     (*pushed)++;
     return r;
@@ -85,7 +84,7 @@ static streamq_result push(streamq_stream *s, uint64_t *pushed) {
 
 /* One round: hold the writer inside on_durable, push until the policy has dropped at
  * least 5 more frames, let it go, flush. */
-static void drop_round(struct gate *g, streamq_writer *w, streamq_stream *s, uint32_t policy, uint64_t *pushed) {
+static void drop_round(struct gate *g, streamq_writer *w, streamq_producer *s, uint32_t policy, uint64_t *pushed) {
     gate_close(g);
     OK(push(s, pushed)); /* written, synced, then on_durable waits */
     gate_wait_entered(g);
@@ -116,7 +115,7 @@ static void record(uint32_t policy, struct recording *rec) {
     pthread_mutex_init(&g.m, NULL);
     pthread_cond_init(&g.c, NULL);
     snprintf(rec->path, sizeof rec->path, "%s/gaps-%u.sqcap", tmpdir, policy);
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.path = rec->path;
     wc.fsync_policy = STREAMQ_FSYNC_ALWAYS; /* on_durable after every write */
     wc.on_durable = on_durable;
@@ -124,12 +123,12 @@ static void record(uint32_t policy, struct recording *rec) {
     streamq_writer *w = NULL;
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w != NULL);
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = stream_config_defaults();
     sc.name = "cam";
     sc.queue.capacity = 64 << 10;
     sc.queue.prefault = false;
     sc.queue.policy = policy;
-    streamq_stream *cam = NULL, *imu = NULL;
+    streamq_producer *cam = NULL, *imu = NULL;
     OK(streamq_writer_add_stream(w, &sc, &cam));
     sc.name = "imu";
     sc.queue.policy = STREAMQ_POLICY_BLOCK;
@@ -146,10 +145,10 @@ static void record(uint32_t policy, struct recording *rec) {
     for (int i = 0; i < 20; i++) OK(push(imu, &rec->imu_frames));
     OK(push(cam, &rec->pushed)); /* the last frame follows the last gap */
 
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_close(w, &rep));
     CHECK(!rep.failed && rep.frames_failed == 0);
-    streamq_stream_report sr;
+    streamq_stream_report sr = {.struct_size = sizeof(streamq_stream_report)};
     OK(streamq_writer_stream_report(w, 0, &sr));
     CHECK(strcmp(sr.name, "cam") == 0);
     rec->dropped = sr.frames_dropped_newest + sr.frames_dropped_oldest;
@@ -161,8 +160,8 @@ static void record(uint32_t policy, struct recording *rec) {
     OK(streamq_writer_stream_report(w, 1, &sr));
     CHECK(sr.frames_dropped_newest + sr.frames_dropped_oldest == 0 && sr.frames_written == rec->imu_frames);
     CHECK(g.durable_calls >= 2);
-    streamq_stream_free(cam);
-    streamq_stream_free(imu);
+    streamq_producer_free(cam);
+    streamq_producer_free(imu);
     streamq_writer_free(w);
     pthread_mutex_destroy(&g.m);
     pthread_cond_destroy(&g.c);
@@ -173,7 +172,7 @@ static void record(uint32_t policy, struct recording *rec) {
 static int same_gap(const streamq_gap_info *a, const streamq_gap_info *b) {
     return a->stream_id == b->stream_id && a->stream_name == b->stream_name && a->first_seq == b->first_seq &&
            a->last_seq == b->last_seq && a->count == b->count && a->reason == b->reason &&
-           a->host_time_ns == b->host_time_ns && a->offset == b->offset && a->segment == b->segment;
+           a->host_ts_ns == b->host_ts_ns && a->offset == b->offset && a->segment == b->segment;
 }
 
 static void check_file(uint32_t policy, const struct recording *rec) {
@@ -183,7 +182,7 @@ static void check_file(uint32_t policy, const struct recording *rec) {
 
     /* Start reading frames: the gap calls must not move the cursor. */
     OK(streamq_reader_iter_stream(r, 0));
-    streamq_reader_frame f;
+    streamq_reader_frame f = {.struct_size = sizeof(streamq_reader_frame)};
     OK(streamq_reader_next(r, &f));
     CHECK(f.stream_id == 0 && f.seq == 0);
 
@@ -192,6 +191,7 @@ static void check_file(uint32_t policy, const struct recording *rec) {
     REQUIRE(n >= 2 && n != SIZE_MAX);
     streamq_gap_info *gaps = calloc(n, sizeof *gaps);
     REQUIRE(gaps != NULL);
+    for (size_t i = 0; i < n; i++) STREAMQ_OUTPUT_INIT(&gaps[i]);
     uint32_t want_reason = policy == STREAMQ_POLICY_DROP_NEWEST ? STREAMQ_DROP_REASON_NEWEST : STREAMQ_DROP_REASON_OLDEST;
     uint64_t sum = 0, prev_end = 0, prev_offset = 0;
     for (size_t i = 0; i < n; i++) {
@@ -200,7 +200,7 @@ static void check_file(uint32_t policy, const struct recording *rec) {
         CHECK(g->stream_id == 0 && g->stream_name != NULL && strcmp(g->stream_name, "cam") == 0);
         CHECK(g->count > 0 && g->last_seq == g->first_seq + g->count - 1);
         CHECK(g->reason == want_reason);
-        CHECK(g->host_time_ns > 0 && g->segment == 0 && g->offset > 0);
+        CHECK(g->host_ts_ns > 0 && g->segment == 0 && g->offset > 0);
         /* Disjoint, in sequence order, inside the pushed range. */
         CHECK(i == 0 || g->first_seq > prev_end);
         CHECK(g->last_seq < rec->pushed);
@@ -219,7 +219,7 @@ static void check_file(uint32_t policy, const struct recording *rec) {
     OK(streamq_reader_stream_gap_count(r, 0, &m));
     CHECK(m == n);
     for (size_t i = 0; i < m && i < n; i++) {
-        streamq_gap_info g;
+        streamq_gap_info g = {.struct_size = sizeof(streamq_gap_info)};
         OK(streamq_reader_stream_gap(r, 0, i, &g));
         CHECK(same_gap(&g, &gaps[i]));
     }
@@ -227,11 +227,11 @@ static void check_file(uint32_t policy, const struct recording *rec) {
     CHECK(m == 0);
 
     /* The stream summary and verify agree. */
-    streamq_stream_info si;
+    streamq_stream_info si = {.struct_size = sizeof(streamq_stream_info)};
     OK(streamq_reader_stream(r, 0, &si));
     CHECK(si.gap_records == n && si.dropped == rec->dropped);
     CHECK(si.frames + rec->dropped == rec->pushed);
-    streamq_verify_report v;
+    streamq_verify_report v = {.struct_size = sizeof(streamq_verify_report)};
     OK(streamq_reader_verify(r, &v));
     CHECK(v.ok && v.gaps == n && v.dropped == rec->dropped && v.unexplained_missing == 0);
 
@@ -253,8 +253,9 @@ static void check_file(uint32_t policy, const struct recording *rec) {
     CHECK(gi == n && next == rec->pushed && frames == si.frames);
 
     /* Out of range: NOT_FOUND, output untouched, a message naming the index. */
-    streamq_gap_info keep;
+    streamq_gap_info keep = {.struct_size = sizeof(streamq_gap_info)};
     memset(&keep, 0x5A, sizeof keep);
+    STREAMQ_OUTPUT_INIT(&keep);
     streamq_gap_info g = keep;
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_gap(r, n, &g));
     char msg[256];
@@ -292,21 +293,21 @@ static void check_file(uint32_t policy, const struct recording *rec) {
 static void test_no_gaps(void) {
     char path[128];
     snprintf(path, sizeof path, "%s/nogaps.sqcap", tmpdir);
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.path = path;
     streamq_writer *w = NULL;
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w != NULL);
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = stream_config_defaults();
     sc.name = "only";
     sc.queue.capacity = 1 << 20;
     sc.queue.prefault = false;
-    streamq_stream *s = NULL;
+    streamq_producer *s = NULL;
     OK(streamq_writer_add_stream(w, &sc, &s));
     uint64_t pushed = 0;
     for (int i = 0; i < 50; i++) OK(push(s, &pushed));
     OK(streamq_writer_close(w, NULL));
-    streamq_stream_free(s);
+    streamq_producer_free(s);
     streamq_writer_free(w);
 
     streamq_reader *r = NULL;
@@ -318,7 +319,7 @@ static void test_no_gaps(void) {
     n = 99;
     OK(streamq_reader_stream_gap_count(r, 0, &n));
     CHECK(n == 0);
-    streamq_gap_info g;
+    streamq_gap_info g = {.struct_size = sizeof(streamq_gap_info)};
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_gap(r, 0, &g));
     EXPECT(STREAMQ_RESULT_NOT_FOUND, streamq_reader_stream_gap(r, 0, 0, &g));
     streamq_reader_free(r);

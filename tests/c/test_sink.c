@@ -27,7 +27,7 @@ struct event {
     uint32_t kind;
     uint16_t stream_id;
     char name[32];
-    uint64_t seq, timestamp_ns, host_time_ns;
+    uint64_t seq, device_ts_ns, host_ts_ns;
     size_t len;
     uint8_t *data;
     uint64_t first_seq, last_seq, count;
@@ -91,8 +91,8 @@ static int sink(void *user, const streamq_sink_event *ev, char *message, size_t 
         e.stream_id = f->stream_id;
         snprintf(e.name, sizeof e.name, "%s", f->stream_name);
         e.seq = f->seq;
-        e.timestamp_ns = f->timestamp_ns;
-        e.host_time_ns = f->host_time_ns;
+        e.device_ts_ns = f->device_ts_ns;
+        e.host_ts_ns = f->host_ts_ns;
         e.len = f->len;
         e.data = malloc(f->len ? f->len : 1);
         REQUIRE(e.data != NULL);
@@ -135,12 +135,17 @@ static int sink(void *user, const streamq_sink_event *ev, char *message, size_t 
     return 0;
 }
 
-static void on_durable(void *user, uint16_t stream_id, uint64_t seq) {
+static void on_durable(void *user, const streamq_durable *d) {
     struct sink_log *log = user;
     pthread_mutex_lock(&log->m);
+    CHECK(d->struct_size >= sizeof *d);
+    /* The engine names the stream (names used in this file: depth + imu, cam, net). */
+    CHECK(d->stream_id == 1 ? strcmp(d->stream_name, "imu") == 0
+                            : (strcmp(d->stream_name, "depth") == 0 || strcmp(d->stream_name, "cam") == 0 ||
+                               strcmp(d->stream_name, "net") == 0));
     if (log->durable_n < 4096) {
-        log->durable[log->durable_n][0] = stream_id;
-        log->durable[log->durable_n][1] = seq;
+        log->durable[log->durable_n][0] = d->stream_id;
+        log->durable[log->durable_n][1] = d->seq;
     }
     log->durable_n++;
     pthread_mutex_unlock(&log->m);
@@ -156,7 +161,7 @@ static void on_error(void *user, streamq_result code, const char *message) {
 }
 
 static streamq_writer_config sink_config(struct sink_log *log) {
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.sink = STREAMQ_SINK_CALLBACK;
     wc.sink_fn = sink;
     wc.on_error = on_error;
@@ -165,13 +170,13 @@ static streamq_writer_config sink_config(struct sink_log *log) {
     return wc;
 }
 
-static streamq_stream *add(streamq_writer *w, const char *name, uint32_t policy, size_t capacity) {
-    streamq_stream_config sc = streamq_stream_config_default();
+static streamq_producer *add(streamq_writer *w, const char *name, uint32_t policy, size_t capacity) {
+    streamq_stream_config sc = stream_config_defaults();
     sc.name = name;
     sc.queue.capacity = capacity;
     sc.queue.prefault = false;
     sc.queue.policy = policy;
-    streamq_stream *s = NULL;
+    streamq_producer *s = NULL;
     OK(streamq_writer_add_stream(w, &sc, &s));
     REQUIRE(s != NULL);
     return s;
@@ -187,8 +192,20 @@ static int unused_sink(void *user, const streamq_sink_event *ev, char *message, 
     return 0;
 }
 
+/* streamq_writer_create refuses `wc` with INVALID_ARGUMENT and the engine's message. */
+static void expect_refused(const streamq_writer_config *wc, const char *message) {
+    streamq_writer *w = (streamq_writer *)1;
+    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(wc, &w));
+    char msg[512];
+    streamq_last_error(msg, sizeof msg);
+    const int found = strstr(msg, message) != NULL;
+    if (!found) printf("  last error: %s\n  expected: %s\n", msg, message);
+    CHECK(found);
+    CHECK(w == (streamq_writer *)1);
+}
+
 static void test_config_checks(void) {
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     CHECK(wc.sink_fn == NULL);
     streamq_writer *w = (streamq_writer *)1;
     wc.sink = STREAMQ_SINK_CALLBACK;
@@ -202,19 +219,27 @@ static void test_config_checks(void) {
     streamq_last_error(msg, sizeof msg);
     CHECK(strstr(msg, "path") != NULL);
     wc.path = NULL;
+    /* Options a sink does not use: refused by the engine, with its message (the C layer
+     * does not check them itself). */
     wc.compression_level = 3;
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
+    expect_refused(&wc, "compression applies to the capture_file sink only (this writer's sink is callback)");
     wc.compression_level = 0;
     wc.segment_bytes = 1 << 20;
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
+    expect_refused(&wc, "segment_bytes applies to the capture_file sink only (this writer's sink is callback)");
     wc.segment_bytes = 0;
     wc.segment_duration_ms = 1000;
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
+    expect_refused(&wc, "segment_duration applies to the capture_file sink only (this writer's sink is callback)");
     wc.segment_duration_ms = 0;
+    wc.max_write_rate = 1000000;
+    expect_refused(&wc, "max_write_rate applies to the capture_file sink only (this writer's sink is callback)");
+    wc.max_write_rate = 0;
+    wc.io_workers = 2;
+    expect_refused(&wc, "io_workers applies to the directory sink only (this writer's sink is callback)");
+    wc.io_workers = 0;
     streamq_kv meta[1] = {{"k", "v"}};
     wc.metadata = meta;
     wc.metadata_len = 1;
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
+    expect_refused(&wc, "metadata applies to the capture_file sink only (this writer's sink is callback)");
     wc.metadata = NULL;
     wc.metadata_len = 0;
     /* A sink_fn with another sink is a mistake too (the frames would not reach it). */
@@ -225,15 +250,19 @@ static void test_config_checks(void) {
     EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
     wc.sink_fn = NULL;
     wc.compression_level = 3; /* the directory sink stores raw frames */
-    EXPECT(STREAMQ_RESULT_INVALID_ARGUMENT, streamq_writer_create(&wc, &w));
+    expect_refused(&wc, "compression applies to the capture_file sink only (this writer's sink is directory)");
+    wc.compression_level = 0;
+    wc.sink = STREAMQ_SINK_CAPTURE_FILE;
+    wc.io_workers = 4;
+    expect_refused(&wc, "io_workers applies to the directory sink only (this writer's sink is capture_file)");
     CHECK(w == (streamq_writer *)1); /* never written on failure */
     /* The valid form: created, closed without a stream, no call to the sink. */
-    wc = streamq_writer_config_default();
+    wc = writer_config_defaults();
     wc.sink = STREAMQ_SINK_CALLBACK;
     wc.sink_fn = unused_sink;
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w != NULL && w != (streamq_writer *)1);
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_close(w, &rep));
     CHECK(rep.frames_written == 0 && !rep.failed);
     streamq_writer_free(w);
@@ -251,7 +280,7 @@ static void test_frames_in_order(void) {
     streamq_writer *w = NULL;
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w != NULL);
-    streamq_stream *s[2] = {add(w, "depth", STREAMQ_POLICY_BLOCK, 1 << 20),
+    streamq_producer *s[2] = {add(w, "depth", STREAMQ_POLICY_BLOCK, 1 << 20),
                             add(w, "imu", STREAMQ_POLICY_BLOCK, 1 << 16)};
     uint8_t *buf = malloc(5000);
     REQUIRE(buf != NULL);
@@ -260,21 +289,21 @@ static void test_frames_in_order(void) {
             fill_frame(buf, k, n);
             uint64_t seq = 99;
             if (k == 0) {
-                OK(streamq_stream_push_at(s[k], buf, frame_len(k, n), 1000000 + n * 33, &seq));
+                OK(streamq_producer_push(s[k], buf, frame_len(k, n), AT(1000000 + n * 33), &seq));
             } else {
                 /* The zero-copy path reaches the sink the same way. */
                 uint8_t *dst = NULL;
                 size_t len = frame_len(k, n);
-                OK(streamq_stream_reserve(s[k], len, &dst));
+                OK(streamq_producer_reserve(s[k], len, AT(5000000 + n), &dst));
                 if (len) memcpy(dst, buf, len);
-                OK(streamq_stream_commit_at(s[k], 5000000 + n, &seq));
+                OK(streamq_producer_commit(s[k], &seq));
             }
             CHECK(seq == n);
         }
         if (n == N / 2) OK(streamq_writer_flush(w));
     }
     free(buf);
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_close(w, &rep));
     CHECK(rep.frames_written == 2 * N && rep.frames_failed == 0 && !rep.failed);
     CHECK(rep.frames_dropped_newest == 0 && rep.frames_dropped_oldest == 0);
@@ -293,7 +322,7 @@ static void test_frames_in_order(void) {
         fill_frame(want, k, e->seq);
         if (e->seq != next[k] || e->len != frame_len(k, e->seq) || memcmp(e->data, want, e->len) != 0 ||
             strcmp(e->name, k == 0 ? "depth" : "imu") != 0 ||
-            e->timestamp_ns != (k == 0 ? 1000000 + e->seq * 33 : 5000000 + e->seq) || e->host_time_ns == 0)
+            e->device_ts_ns != (k == 0 ? 1000000 + e->seq * 33 : 5000000 + e->seq) || e->host_ts_ns == 0)
             bad++;
         next[k] = e->seq + 1;
     }
@@ -312,10 +341,10 @@ static void test_frames_in_order(void) {
     }
     if (log.durable_n <= 4096) CHECK(last[0] == N - 1 && last[1] == N - 1);
     uint64_t d = 0;
-    OK(streamq_writer_durable_seq(w, 1, &d));
+    OK(streamq_producer_durable_seq(s[1], &d));
     CHECK(d == N - 1);
     CHECK(log.errors == 0);
-    for (int k = 0; k < 2; k++) streamq_stream_free(s[k]);
+    for (int k = 0; k < 2; k++) streamq_producer_free(s[k]);
     streamq_writer_free(w);
     log_free(&log);
 }
@@ -333,29 +362,30 @@ static void run_gaps(uint32_t policy) {
     streamq_writer *w = NULL;
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w != NULL);
-    streamq_stream *s = add(w, "cam", policy, 64 << 10);
+    streamq_producer *s = add(w, "cam", policy, 64 << 10);
     uint8_t frame[1000];
     uint64_t pushed = 0, dropped_results = 0;
     memset(frame, 0, sizeof frame);
     memcpy(frame, &pushed, sizeof pushed);
-    OK(streamq_stream_push(s, frame, sizeof frame, NULL));
+    OK(streamq_producer_push(s, frame, sizeof frame, NULL, NULL));
     pushed++;
     /* Wait until the writer thread is inside the sink with frame 0. */
     pthread_mutex_lock(&log.m);
     while (!log.entered) pthread_cond_wait(&log.c, &log.m);
     pthread_mutex_unlock(&log.m);
     /* Push until the policy has dropped at least 5 frames. */
-    streamq_queue_stats st;
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
     memset(&st, 0, sizeof st);
+    STREAMQ_OUTPUT_INIT(&st);
     for (int i = 0; i < 100000; i++) {
         memcpy(frame, &pushed, sizeof pushed);
         uint64_t seq = 0;
-        streamq_result r = streamq_stream_push(s, frame, sizeof frame, &seq);
+        streamq_result r = streamq_producer_push(s, frame, sizeof frame, NULL, &seq);
         CHECK(seq == pushed);
         pushed++;
         if (r == STREAMQ_RESULT_DROPPED) dropped_results++;
         else CHECK(r == STREAMQ_RESULT_OK);
-        OK(streamq_stream_stats(s, &st));
+        OK(streamq_producer_stats(s, &st));
         if (st.frames_dropped_newest + st.frames_dropped_oldest >= 5) break;
     }
     uint64_t dropped = st.frames_dropped_newest + st.frames_dropped_oldest;
@@ -369,9 +399,9 @@ static void run_gaps(uint32_t policy) {
     pthread_mutex_unlock(&log.m);
     OK(streamq_writer_flush(w));
     memcpy(frame, &pushed, sizeof pushed);
-    OK(streamq_stream_push(s, frame, sizeof frame, NULL));
+    OK(streamq_producer_push(s, frame, sizeof frame, NULL, NULL));
     pushed++;
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_close(w, &rep));
     CHECK(rep.frames_written + rep.frames_dropped_newest + rep.frames_dropped_oldest == pushed);
     CHECK(rep.frames_dropped_newest + rep.frames_dropped_oldest == dropped);
@@ -399,7 +429,7 @@ static void run_gaps(uint32_t policy) {
     CHECK(bad == 0);
     CHECK(next == pushed && gap_frames == dropped && frames == rep.frames_written);
     CHECK(log.errors == 0);
-    streamq_stream_free(s);
+    streamq_producer_free(s);
     streamq_writer_free(w);
     log_free(&log);
 }
@@ -420,11 +450,11 @@ static void run_failure(int unterminated) {
     streamq_writer *w = NULL;
     OK(streamq_writer_create(&wc, &w));
     REQUIRE(w != NULL);
-    streamq_stream *s = add(w, "net", STREAMQ_POLICY_BLOCK, 1 << 20);
+    streamq_producer *s = add(w, "net", STREAMQ_POLICY_BLOCK, 1 << 20);
     uint8_t frame[64];
     memset(frame, 7, sizeof frame);
     for (int i = 0; i < 10; i++) {
-        streamq_result r = streamq_stream_push(s, frame, sizeof frame, NULL);
+        streamq_result r = streamq_producer_push(s, frame, sizeof frame, NULL, NULL);
         CHECK(r == STREAMQ_RESULT_OK || r == STREAMQ_RESULT_FAILED);
     }
     /* The failure reaches flush, the producer's next push and close. */
@@ -433,9 +463,10 @@ static void run_failure(int unterminated) {
     streamq_last_error(msg, sizeof msg);
     if (unterminated) CHECK(strstr(msg, "sink_fn returned 1") != NULL && strstr(msg, "xxxxxxxx") != NULL);
     else CHECK(strstr(msg, "refused frame 3 (sink_fn returned -5)") != NULL);
-    EXPECT(STREAMQ_RESULT_FAILED, streamq_stream_push(s, frame, sizeof frame, NULL));
-    streamq_writer_report rep;
+    EXPECT(STREAMQ_RESULT_FAILED, streamq_producer_push(s, frame, sizeof frame, NULL, NULL));
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     memset(&rep, 0xEE, sizeof rep);
+    STREAMQ_OUTPUT_INIT(&rep);
     EXPECT(STREAMQ_RESULT_FAILED, streamq_writer_close(w, &rep));
     CHECK(rep.frames_written == 0xEEEEEEEEEEEEEEEEull); /* not written on failure */
     OK(streamq_writer_get_report(w, &rep));
@@ -446,8 +477,9 @@ static void run_failure(int unterminated) {
     if (unterminated) CHECK(strlen(log.error_message) > 255);
     else CHECK(strstr(log.error_message, "refused frame 3") != NULL);
     CHECK(log.failed && log.calls_after_failure == 0);
-    EXPECT(STREAMQ_RESULT_CLOSED, streamq_writer_close(w, &rep));
-    streamq_stream_free(s);
+    /* Close is idempotent: the same error again (and the report was kept). */
+    EXPECT(STREAMQ_RESULT_FAILED, streamq_writer_close(w, &rep));
+    streamq_producer_free(s);
     streamq_writer_free(w);
     log_free(&log);
 }

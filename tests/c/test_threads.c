@@ -27,10 +27,10 @@ static void *produce(void *arg) {
         memcpy(frame, &a->id, 4);
         memcpy(frame + 4, &i, 4);
         if (i % 2 == 0) {
-            if (streamq_producer_push(a->p, frame, sizeof frame, NULL) != STREAMQ_RESULT_OK) a->failures++;
+            if (streamq_producer_push(a->p, frame, sizeof frame, NULL, NULL) != STREAMQ_RESULT_OK) a->failures++;
         } else {
             uint8_t *dst = NULL;
-            if (streamq_producer_reserve(a->p, sizeof frame, &dst) != STREAMQ_RESULT_OK) {
+            if (streamq_producer_reserve(a->p, sizeof frame, NULL, &dst) != STREAMQ_RESULT_OK) {
                 a->failures++;
                 continue;
             }
@@ -53,7 +53,7 @@ static void *consume(void *arg) {
     struct cons_arg *c = arg;
     c->self = pthread_self();
     uint8_t buf[FRAME];
-    streamq_frame f;
+    streamq_frame f = {.struct_size = sizeof(streamq_frame)};
     for (;;) {
         streamq_result r = streamq_consumer_pop(c->q, buf, sizeof buf, -1, &f);
         if (r == STREAMQ_RESULT_END_OF_STREAM) break;
@@ -84,7 +84,7 @@ static void on_wm(void *user, streamq_water_mark event, size_t level) {
 }
 
 static void test_shared_producer(void) {
-    streamq_queue_config c = streamq_queue_config_default();
+    streamq_queue_config c = queue_config_defaults();
     c.capacity = 64 * 1024; /* small: producers block, the consumer wakes them */
     c.prefault = false;
     c.on_water_mark = on_wm;
@@ -110,7 +110,7 @@ static void test_shared_producer(void) {
     CHECK(ca.errors == 0);
     CHECK(ca.frames == (uint64_t)PRODUCERS * PER_THREAD);
     for (int i = 0; i < PRODUCERS; i++) CHECK(ca.next[i] == PER_THREAD);
-    streamq_queue_stats st;
+    streamq_queue_stats st = {.struct_size = sizeof(streamq_queue_stats)};
     OK(streamq_consumer_stats(q, &st));
     CHECK(st.frames_pushed == (uint64_t)PRODUCERS * PER_THREAD && st.frames_popped == st.frames_pushed);
     CHECK(st.frames_dropped_newest + st.frames_dropped_oldest == 0);
@@ -136,14 +136,14 @@ static void *commit_elsewhere(void *arg) {
 }
 
 static void test_reservation_is_per_thread(void) {
-    streamq_queue_config c = streamq_queue_config_default();
+    streamq_queue_config c = queue_config_defaults();
     c.capacity = 1 << 16;
     c.prefault = false;
     streamq_producer *p;
     streamq_consumer *q;
     OK(streamq_queue_create(&c, &p, &q));
     uint8_t *dst;
-    OK(streamq_producer_reserve(p, 16, &dst));
+    OK(streamq_producer_reserve(p, 16, NULL, &dst));
     memset(dst, 7, 16);
     struct xarg x = {p, STREAMQ_RESULT_OK, STREAMQ_RESULT_OK};
     pthread_t t;
@@ -167,7 +167,7 @@ static uint8_t pattern(int stream, uint64_t seq, size_t i) {
 }
 
 struct stream_arg {
-    streamq_stream *s;
+    streamq_producer *s;
     int stream, n;
     size_t len;
     uint64_t period_ns;
@@ -184,15 +184,15 @@ static void *stream_producer(void *arg) {
         uint64_t seq = 0, ts = (uint64_t)k * a->period_ns + (uint64_t)a->stream;
         if (a->use_reserve) {
             uint8_t *dst = NULL;
-            if (streamq_stream_reserve(a->s, a->len, &dst) != STREAMQ_RESULT_OK) {
+            if (streamq_producer_reserve(a->s, a->len, AT(ts), &dst) != STREAMQ_RESULT_OK) {
                 a->failures++;
                 continue;
             }
             for (size_t i = 0; i < a->len; i++) dst[i] = pattern(a->stream, (uint64_t)k, i);
-            if (streamq_stream_commit_at(a->s, ts, &seq) != STREAMQ_RESULT_OK) a->failures++;
+            if (streamq_producer_commit(a->s, &seq) != STREAMQ_RESULT_OK) a->failures++;
         } else {
             for (size_t i = 0; i < a->len; i++) frame[i] = pattern(a->stream, (uint64_t)k, i);
-            if (streamq_stream_push_at(a->s, frame, a->len, ts, &seq) != STREAMQ_RESULT_OK) a->failures++;
+            if (streamq_producer_push(a->s, frame, a->len, AT(ts), &seq) != STREAMQ_RESULT_OK) a->failures++;
         }
         if (seq != (uint64_t)k) a->failures++;
     }
@@ -202,7 +202,7 @@ static void *stream_producer(void *arg) {
 
 struct wlog {
     pthread_mutex_t mu;
-    int durable, segments, errors;
+    int durable, segments, errors, durable_bad_name;
     uint64_t durable_max[3];
     pthread_t cb_thread;
     int cb_thread_set, cb_thread_changed;
@@ -217,12 +217,16 @@ static void note_thread(struct wlog *l) {
     }
 }
 
-static void w_durable(void *user, uint16_t stream_id, uint64_t seq) {
+static const char *const stream_names[3] = {"depth", "color", "imu"};
+
+static void w_durable(void *user, const streamq_durable *d) {
     struct wlog *l = user;
     pthread_mutex_lock(&l->mu);
     note_thread(l);
     l->durable++;
-    if (stream_id < 3 && seq > l->durable_max[stream_id]) l->durable_max[stream_id] = seq;
+    /* The engine names the stream in every durable mark. */
+    if (d->stream_id >= 3 || strcmp(d->stream_name, stream_names[d->stream_id]) != 0) l->durable_bad_name++;
+    if (d->stream_id < 3 && d->seq > l->durable_max[d->stream_id]) l->durable_max[d->stream_id] = d->seq;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -251,7 +255,7 @@ static void test_writer_threads(void) {
     struct wlog log;
     memset(&log, 0, sizeof log);
     pthread_mutex_init(&log.mu, NULL);
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.path = path;
     wc.fsync_policy = STREAMQ_FSYNC_EVERY_BYTES;
     wc.fsync_interval = 1 << 20;
@@ -270,19 +274,19 @@ static void test_writer_threads(void) {
     struct stream_arg args[3];
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
-        streamq_stream_config sc = streamq_stream_config_default();
+        streamq_stream_config sc = stream_config_defaults();
         sc.name = names[i];
         sc.queue.capacity = i == 2 ? (1 << 16) : (2 << 20);
         sc.queue.policy = (uint32_t)policies[i];
         sc.queue.prefault = false;
-        streamq_stream *s = NULL;
+        streamq_producer *s = NULL;
         OK(streamq_writer_add_stream(w, &sc, &s));
         args[i] = (struct stream_arg){s, i, ns[i], lens[i], periods[i], i == 0, 0, pthread_self()};
     }
     /* Flush and reports from the main thread while the producers run. */
     for (int i = 0; i < 3; i++) REQUIRE(pthread_create(&th[i], NULL, stream_producer, &args[i]) == 0);
     for (int k = 0; k < 5; k++) {
-        streamq_writer_report rep;
+        streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
         OK(streamq_writer_get_report(w, &rep));
         OK(streamq_writer_flush(w));
     }
@@ -290,19 +294,20 @@ static void test_writer_threads(void) {
         pthread_join(th[i], NULL);
         CHECK(args[i].failures == 0);
     }
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_close(w, &rep));
     CHECK(rep.frames_written == DEPTH_N + COLOR_N + IMU_N && rep.frames_failed == 0);
     CHECK(rep.frames_dropped_newest + rep.frames_dropped_oldest == 0 && rep.streams == 3);
     for (int i = 0; i < 3; i++) {
-        streamq_stream_report sr;
+        streamq_stream_report sr = {.struct_size = sizeof(streamq_stream_report)};
         OK(streamq_writer_stream_report(w, (size_t)i, &sr));
         CHECK(strcmp(sr.name, names[i]) == 0 && sr.frames_written == (uint64_t)ns[i]);
         CHECK(sr.has_durable_seq && sr.durable_seq == (uint64_t)ns[i] - 1);
-        streamq_stream_free(args[i].s);
+        streamq_producer_free(args[i].s);
     }
     /* Callbacks: on one thread (the writer's), neither main nor a producer. */
     CHECK(log.durable >= 3 && log.segments == 1 && log.errors == 0 && !log.cb_thread_changed);
+    CHECK(log.durable_bad_name == 0);
     CHECK(log.cb_thread_set && !pthread_equal(log.cb_thread, pthread_self()));
     for (int i = 0; i < 3; i++) {
         CHECK(!pthread_equal(log.cb_thread, args[i].self));
@@ -315,7 +320,7 @@ static void test_writer_threads(void) {
     OK(streamq_reader_open(path, &r));
     for (int i = 0; i < 3; i++) {
         OK(streamq_reader_iter_stream(r, (uint16_t)i));
-        streamq_reader_frame f;
+        streamq_reader_frame f = {.struct_size = sizeof(streamq_reader_frame)};
         uint64_t expect = 0;
         while (streamq_reader_next(r, &f) == STREAMQ_RESULT_OK) {
             CHECK(f.seq == expect && f.len == lens[i]);
@@ -327,15 +332,15 @@ static void test_writer_threads(void) {
         CHECK(expect == (uint64_t)ns[i]);
     }
     OK(streamq_reader_iter_time(r));
-    streamq_reader_frame f;
+    streamq_reader_frame f = {.struct_size = sizeof(streamq_reader_frame)};
     uint64_t last = 0, n = 0;
     while (streamq_reader_next(r, &f) == STREAMQ_RESULT_OK) {
-        CHECK(f.timestamp_ns >= last);
-        last = f.timestamp_ns;
+        CHECK(f.device_ts_ns >= last);
+        last = f.device_ts_ns;
         n++;
     }
     CHECK(n == DEPTH_N + COLOR_N + IMU_N);
-    streamq_verify_report vr;
+    streamq_verify_report vr = {.struct_size = sizeof(streamq_verify_report)};
     OK(streamq_reader_verify(r, &vr));
     CHECK(vr.ok);
     streamq_reader_free(r);
@@ -347,7 +352,7 @@ static void test_writer_threads(void) {
 /* ------------------- one stream handle shared by several threads, drop-oldest next door -- */
 
 struct shared_arg {
-    streamq_stream *s;
+    streamq_producer *s;
     int failures;
 };
 
@@ -355,7 +360,7 @@ static void *push_shared(void *arg) {
     struct shared_arg *a = arg;
     uint8_t sample[64] = {0};
     for (int i = 0; i < 500; i++) {
-        if (streamq_stream_push(a->s, sample, sizeof sample, NULL) != STREAMQ_RESULT_OK) a->failures++;
+        if (streamq_producer_push(a->s, sample, sizeof sample, NULL, NULL) != STREAMQ_RESULT_OK) a->failures++;
     }
     return NULL;
 }
@@ -364,7 +369,7 @@ static void *push_dropping(void *arg) {
     struct shared_arg *a = arg;
     uint8_t big[8192] = {0};
     for (int i = 0; i < 500; i++) {
-        streamq_result r = streamq_stream_push(a->s, big, sizeof big, NULL);
+        streamq_result r = streamq_producer_push(a->s, big, sizeof big, NULL, NULL);
         if (r != STREAMQ_RESULT_OK && r != STREAMQ_RESULT_DROPPED) a->failures++;
     }
     return NULL;
@@ -375,15 +380,15 @@ static void test_stream_handle_shared(void) {
     REQUIRE(mkdtemp(dir) != NULL);
     char path[128];
     snprintf(path, sizeof path, "%s/shared.sqcap", dir);
-    streamq_writer_config wc = streamq_writer_config_default();
+    streamq_writer_config wc = writer_config_defaults();
     wc.path = path;
     streamq_writer *w;
     OK(streamq_writer_create(&wc, &w));
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = stream_config_defaults();
     sc.name = "imu";
     sc.queue.capacity = 1 << 16;
     sc.queue.prefault = false;
-    streamq_stream *imu, *preview;
+    streamq_producer *imu, *preview;
     OK(streamq_writer_add_stream(w, &sc, &imu));
     sc.name = "preview";
     sc.queue.policy = STREAMQ_POLICY_DROP_OLDEST;
@@ -396,20 +401,20 @@ static void test_stream_handle_shared(void) {
         pthread_join(t[i], NULL);
         CHECK(a[i].failures == 0);
     }
-    streamq_writer_report rep;
+    streamq_writer_report rep = {.struct_size = sizeof(streamq_writer_report)};
     OK(streamq_writer_close(w, &rep));
-    streamq_stream_report sr;
+    streamq_stream_report sr = {.struct_size = sizeof(streamq_stream_report)};
     OK(streamq_writer_stream_report(w, 0, &sr));
     CHECK(sr.frames_written == 1500 && sr.frames_dropped_newest + sr.frames_dropped_oldest == 0);
     OK(streamq_writer_stream_report(w, 1, &sr));
     CHECK(sr.frames_written + sr.frames_dropped_newest + sr.frames_dropped_oldest + sr.frames_failed == 500);
-    streamq_stream_free(imu);
-    streamq_stream_free(preview);
+    streamq_producer_free(imu);
+    streamq_producer_free(preview);
     streamq_writer_free(w);
     /* Gap records in the file account for every drop of the preview stream. */
     streamq_reader *r;
     OK(streamq_reader_open(path, &r));
-    streamq_stream_info si;
+    streamq_stream_info si = {.struct_size = sizeof(streamq_stream_info)};
     OK(streamq_reader_stream(r, 1, &si));
     CHECK(si.frames + si.dropped == 500);
     streamq_reader_free(r);
