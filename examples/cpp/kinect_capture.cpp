@@ -36,12 +36,12 @@ int main(int argc, char **argv) try {
         }
     }
     streamq::Writer writer(out);
-    streamq_stream_config sc = streamq_stream_config_default();
+    streamq_stream_config sc = streamq::stream_config();
     sc.name = "depth";
     sc.media_type = "depth/u16";
-    sc.queue.capacity = 64u << 20;
+    streamq::set(sc, "capacity", "64MiB");  // the command line's and Python's option texts
     sc.queue.block_timeout_ms = 1000 / kFps;
-    streamq::Stream depth = writer.add_stream(sc);
+    streamq::Producer depth = writer.add_stream(sc);
 
     const int frames = static_cast<int>(seconds * kFps);
     std::printf("kinect_capture_cpp: %d frames of %zu KiB at %d fps -> %s\n", frames, kFrameBytes / 1024, kFps,
@@ -54,10 +54,11 @@ int main(int argc, char **argv) try {
             const auto due = start + std::chrono::nanoseconds(1'000'000'000LL * n / kFps);
             std::this_thread::sleep_until(due);
             try {
-                auto slot = depth.reserve(kFrameBytes);  // ring space, filled in place
+                const auto ts = static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(due - start).count());
+                auto slot = depth.reserve(kFrameBytes, streamq::PushOptions::at(ts));  // filled in place
                 fill_depth(slot.data(), static_cast<std::uint64_t>(n));
-                slot.commit_at(static_cast<std::uint64_t>(
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(due - start).count()));
+                slot.commit();
             } catch (const streamq::error &e) {
                 if (e.code() != STREAMQ_RESULT_TIMEOUT && e.code() != STREAMQ_RESULT_DROPPED) throw;
                 refused++;

@@ -20,7 +20,7 @@ static int failures = 0;
 #define CHECK(c)                                                                          \
     do {                                                                                  \
         if (!(c)) {                                                                       \
-            std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);    \
+            std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);            \
             failures++;                                                                   \
         }                                                                                 \
     } while (0)
@@ -66,7 +66,7 @@ struct Gate {
     }
 };
 
-static void gate_on_durable(void *user, std::uint16_t, std::uint64_t) {
+static void gate_on_durable(void *user, const streamq_durable *) {
     auto *g = static_cast<Gate *>(user);
     {
         std::lock_guard<std::mutex> l(g->m);
@@ -75,7 +75,7 @@ static void gate_on_durable(void *user, std::uint16_t, std::uint64_t) {
     g->wait();
 }
 
-static std::uint64_t dropped(const streamq::Stream &s) {
+static std::uint64_t dropped(const streamq::Producer &s) {
     auto st = s.stats();
     return st.frames_dropped_newest + st.frames_dropped_oldest;
 }
@@ -83,7 +83,7 @@ static std::uint64_t dropped(const streamq::Stream &s) {
 // With the writer thread held in `gate`, pushes 1000-byte frames to `s` (64 KiB ring,
 // drop policy) until at least 5 were dropped; then lets the writer go. Returns the
 // number of frames pushed.
-static std::uint64_t drop_some(Gate &gate, streamq::Stream &s) {
+static std::uint64_t drop_some(Gate &gate, streamq::Producer &s) {
     std::vector<std::uint8_t> frame(1000, 0x3C);
     gate.close();
     std::uint64_t pushed = 0;
@@ -107,14 +107,14 @@ static void test_reader_gaps(const std::string &dir) {
     Gate gate;
     std::uint64_t pushed = 0, lost = 0;
     {
-        streamq_writer_config wc = streamq_writer_config_default();
+        streamq_writer_config wc = streamq::writer_config();
         wc.path = path.c_str();
         wc.fsync_policy = STREAMQ_FSYNC_ALWAYS;  // on_durable after every write
         wc.on_durable = gate_on_durable;
         wc.callback_user = &gate;
         streamq::Writer w(wc);
-        streamq::Stream cam = w.add_stream("cam", "test/bytes", 64 << 10, STREAMQ_POLICY_DROP_NEWEST);
-        streamq::Stream imu = w.add_stream("imu", "test/bytes", 1 << 20);
+        streamq::Producer cam = w.add_stream("cam", "test/bytes", 64 << 10, STREAMQ_POLICY_DROP_NEWEST);
+        streamq::Producer imu = w.add_stream("imu", "test/bytes", 1 << 20);
         pushed += drop_some(gate, cam);
         w.flush();
         pushed += drop_some(gate, cam);
@@ -138,7 +138,7 @@ static void test_reader_gaps(const std::string &dir) {
         const streamq::Gap &g = gaps[i];
         CHECK(g.stream_id == 0 && g.stream_name == "cam" && g.reason == STREAMQ_DROP_REASON_NEWEST);
         CHECK(g.count > 0 && g.last_seq == g.first_seq + g.count - 1 && g.last_seq < pushed);
-        CHECK(g.host_time_ns > 0 && g.segment == 0 && g.offset > 0);
+        CHECK(g.host_ts_ns > 0 && g.segment == 0 && g.offset > 0);
         if (i > 0) CHECK(g.first_seq > gaps[i - 1].last_seq && g.offset > gaps[i - 1].offset);
         sum += g.count;
     }
@@ -175,7 +175,7 @@ struct Errors {
     std::string message;
 };
 
-static void count_durable(void *user, std::uint16_t, std::uint64_t) {
+static void count_durable(void *user, const streamq_durable *) {
     auto *e = static_cast<Errors *>(user);
     std::lock_guard<std::mutex> l(e->m);
     e->durable++;
@@ -192,11 +192,11 @@ static void record_error(void *user, streamq_result code, const char *message) {
 static void test_callback_sink() {
     // Argument checks.
     CHECK(throws([] { streamq::Writer::callback_sink(streamq::SinkFn()); }) == STREAMQ_RESULT_NULL_POINTER);
-    streamq_writer_config bad = streamq_writer_config_default();
+    streamq_writer_config bad = streamq::writer_config();
     bad.path = "/tmp/streamq-never-created.sqcap";
     CHECK(throws([&] { streamq::Writer::callback_sink([](const streamq::SinkEvent &) {}, bad); }) ==
           STREAMQ_RESULT_INVALID_ARGUMENT);  // the library: path must be NULL
-    bad = streamq_writer_config_default();
+    bad = streamq::writer_config();
     bad.sink_fn = [](void *, const streamq_sink_event *, char *, std::size_t) -> int { return 0; };
     CHECK(throws([&] { streamq::Writer::callback_sink([](const streamq::SinkEvent &) {}, bad); }) ==
           STREAMQ_RESULT_INVALID_ARGUMENT);
@@ -206,7 +206,7 @@ static void test_callback_sink() {
     {
         Seen seen;
         Errors errs;
-        streamq_writer_config wc = streamq_writer_config_default();
+        streamq_writer_config wc = streamq::writer_config();
         wc.fsync_policy = STREAMQ_FSYNC_ALWAYS;
         wc.on_durable = count_durable;
         wc.callback_user = &errs;
@@ -223,11 +223,11 @@ static void test_callback_sink() {
                 seen.data.emplace_back(ev.frame->data, ev.frame->data + ev.frame->size);
             },
             wc);
-        streamq::Stream a = w.add_stream("a", "test/bytes", 1 << 20);
-        streamq::Stream b = w.add_stream("b", "test/bytes", 1 << 20);
+        streamq::Producer a = w.add_stream("a", "test/bytes", 1 << 20);
+        streamq::Producer b = w.add_stream("b", "test/bytes", 1 << 20);
         for (int i = 0; i < 50; i++) {
             std::vector<std::uint8_t> v(static_cast<std::size_t>(i) + 1, static_cast<std::uint8_t>(i));
-            a.push_at(v.data(), v.size(), static_cast<std::uint64_t>(i));
+            a.push(v.data(), v.size(), streamq::PushOptions::at(static_cast<std::uint64_t>(i)));
             v.assign(static_cast<std::size_t>(i), static_cast<std::uint8_t>(200 - i));  // 0-byte frame first
             b.push(v.data(), v.size());
         }
@@ -278,7 +278,7 @@ static void test_callback_sink() {
             }
             gate.wait();
         });
-        streamq::Stream cam = w.add_stream("cam", "test/bytes", 64 << 10, STREAMQ_POLICY_DROP_OLDEST);
+        streamq::Producer cam = w.add_stream("cam", "test/bytes", 64 << 10, STREAMQ_POLICY_DROP_OLDEST);
         std::uint64_t pushed = drop_some(gate, cam);
         w.flush();
         std::uint8_t b[8] = {};
@@ -299,7 +299,7 @@ static void test_callback_sink() {
         Errors errs;
         bool thrown = false;
         int calls_after = 0;
-        streamq_writer_config wc = streamq_writer_config_default();
+        streamq_writer_config wc = streamq::writer_config();
         wc.on_error = record_error;
         wc.callback_user = &errs;
         streamq::Writer w = streamq::Writer::callback_sink(
@@ -313,7 +313,7 @@ static void test_callback_sink() {
                 }
             },
             wc);
-        streamq::Stream s = w.add_stream("net", "test/bytes", 1 << 20);
+        streamq::Producer s = w.add_stream("net", "test/bytes", 1 << 20);
         std::uint8_t b[16] = {};
         for (int i = 0; i < 10; i++) {
             streamq_result r = throws([&] { s.push(b, sizeof b); });
@@ -330,6 +330,7 @@ static void test_callback_sink() {
         CHECK(what.find(want) != std::string::npos && what.find("sink_fn returned 1") != std::string::npos);
         CHECK(throws([&] { s.push(b, sizeof b); }) == STREAMQ_RESULT_FAILED);
         CHECK(throws([&] { w.close(); }) == STREAMQ_RESULT_FAILED);
+        CHECK(throws([&] { w.close(); }) == STREAMQ_RESULT_FAILED);  // idempotent
         CHECK(w.report().failed);
         {
             std::lock_guard<std::mutex> l(errs.m);
@@ -345,27 +346,70 @@ static void test_callback_sink() {
         int first = 0, second = 0;
         streamq::Writer w = streamq::Writer::callback_sink([&](const streamq::SinkEvent &) { first++; });
         {
-            streamq::Stream s = w.add_stream("x", "test/bytes", 1 << 16);
+            streamq::Producer s = w.add_stream("x", "test/bytes", 1 << 16);
             for (int i = 0; i < 20; i++) s.push("abcd", 4);
         }
         w = streamq::Writer::callback_sink([&](const streamq::SinkEvent &) { second++; });
         CHECK(first == 20);  // the old writer was closed (its frames written) when freed
-        streamq::Stream s = w.add_stream("y", "test/bytes", 1 << 16);
+        streamq::Producer s = w.add_stream("y", "test/bytes", 1 << 16);
         s.push("ab", 2);
         w.close();
         CHECK(second == 1);
     }
 }
 
+// One Producer class for a bare queue and a writer stream; push options; an interrupt
+// that cuts a blocked push short; options by name.
+static void test_producer_and_options(const std::string &dir) {
+    streamq_queue_config qc = streamq::queue_config();
+    streamq::set(qc, "capacity", "64KiB");
+    streamq::set(qc, "policy", "block");
+    CHECK(streamq::get(qc, "capacity") == "64KiB" && streamq::get(qc, "policy") == "block");
+    CHECK(throws([&] { streamq::set(qc, "colour", "red"); }) == STREAMQ_RESULT_INVALID_ARGUMENT);
+    CHECK(throws([&] { streamq::set(qc, "capacity", "12 parsecs"); }) == STREAMQ_RESULT_INVALID_ARGUMENT);
+    qc.prefault = false;
+    auto [tx, rx] = streamq::make_queue(qc);
+    CHECK(!tx.stream_id());  // a bare queue's producer
+    CHECK(throws([&] { tx.durable_seq(); }) == STREAMQ_RESULT_NOT_A_STREAM);
+    std::vector<std::uint8_t> big(4096, 1);
+    while (tx.push(big.data(), big.size(), streamq::PushOptions::never())) {
+    }
+    CHECK(!tx.push(big.data(), big.size(), streamq::PushOptions::within(5)));  // timeout: nullopt
+    streamq::Interrupt stop;
+    std::thread t([&] { stop.trigger(); });
+    // Blocks (the queue is full, nobody pops) until the other thread triggers.
+    CHECK(!tx.push(big.data(), big.size(), streamq::PushOptions::forever().with(stop)));
+    t.join();
+    CHECK(stop.triggered());
+    CHECK(!tx.wait_below_low(-1, &stop));  // interrupted at once
+    stop.reset();
+    CHECK(!stop.triggered());
+    CHECK(rx.pop(0));
+
+    streamq::Writer w(dir + "/producer.sqcap");
+    streamq::Producer s = w.add_stream("imu", "test/bytes", 1 << 16);
+    CHECK(s.stream_id() == std::optional<std::uint16_t>(0));
+    CHECK(!s.durable_seq());  // nothing durable yet
+    CHECK(s.push("abc", 3, streamq::PushOptions::at(7)));
+    CHECK(!s.above_high_water() && s.wait_below_low(0));
+    w.close();
+    CHECK(s.durable_seq() == std::optional<std::uint64_t>(0));
+    CHECK(throws([&] { s.push("x", 1); }) == STREAMQ_RESULT_CLOSED);
+    streamq::Reader r(dir + "/producer.sqcap");
+    auto f = r.next();
+    CHECK(f && f->device_ts_ns == 7 && f->len == 3);
+    std::remove((dir + "/producer.sqcap").c_str());
+}
+
 int main() {
     CHECK(streamq::version_number() == STREAMQ_VERSION_NUMBER);
 
     // Config errors throw with the library's message.
-    streamq_queue_config bad = streamq_queue_config_default();
+    streamq_queue_config bad = streamq::queue_config();
     bad.capacity = 0;
     CHECK(throws([&] { streamq::make_queue(bad); }) == STREAMQ_RESULT_INVALID_ARGUMENT);
 
-    streamq_queue_config c = streamq_queue_config_default();
+    streamq_queue_config c = streamq::queue_config();
     c.capacity = 1 << 16;
     c.policy = STREAMQ_POLICY_DROP_NEWEST;
     c.prefault = false;
@@ -402,19 +446,20 @@ int main() {
     std::string path = std::string(dir) + "/w.sqcap";
     {
         streamq::Writer w(path);
-        streamq::Stream a = w.add_stream("a", "test/bytes", 1 << 20);
-        streamq::Stream b = w.add_stream("b", "test/bytes", 1 << 20);
-        CHECK(a.id() == 0 && b.id() == 1);
+        streamq::Producer a = w.add_stream("a", "test/bytes", 1 << 20);
+        streamq::Producer b = w.add_stream("b", "test/bytes", 1 << 20);
+        CHECK(a.stream_id() == std::optional<std::uint16_t>(0) && b.stream_id() == std::optional<std::uint16_t>(1));
         std::thread ta([&] {
             for (int i = 0; i < 100; i++) {
-                auto s = a.reserve(1000);
+                auto s = a.reserve(1000, streamq::PushOptions::at(static_cast<std::uint64_t>(i) * 2));
                 std::memset(s.data(), i, 1000);
-                s.commit_at(static_cast<std::uint64_t>(i) * 2);
+                s.commit();
             }
         });
         std::thread tb([&] {
             std::vector<std::uint8_t> v(500);
-            for (int i = 0; i < 100; i++) b.push_at(v.data(), v.size(), static_cast<std::uint64_t>(i) * 2 + 1);
+            for (int i = 0; i < 100; i++)
+                b.push(v.data(), v.size(), streamq::PushOptions::at(static_cast<std::uint64_t>(i) * 2 + 1));
         });
         ta.join();
         tb.join();
@@ -422,8 +467,10 @@ int main() {
         auto rep = w.close();
         CHECK(rep.frames_written == 200 && rep.frames_failed == 0);
         CHECK(w.stream_report(1).frames_written == 100);
-        CHECK(throws([&] { w.close(); }) == STREAMQ_RESULT_CLOSED);
+        CHECK(w.close().frames_written == 200);  // idempotent: the same report again
         CHECK(throws([&] { a.push("x", 1); }) == STREAMQ_RESULT_CLOSED);
+        CHECK(throws([&] { a.close(); }) == STREAMQ_RESULT_CLOSED);  // the writer ended it first
+        CHECK(a.durable_seq() == std::optional<std::uint64_t>(99));
         CHECK(throws([&] { w.add_stream("c", "x", 1 << 16); }) == STREAMQ_RESULT_CLOSED);
     }
     {
@@ -432,8 +479,8 @@ int main() {
         r.iter_time();
         std::uint64_t last = 0, n = 0;
         while (auto fr = r.next()) {
-            CHECK(fr->timestamp_ns >= last);
-            last = fr->timestamp_ns;
+            CHECK(fr->device_ts_ns >= last);
+            last = fr->device_ts_ns;
             n++;
         }
         CHECK(n == 200);
@@ -444,9 +491,10 @@ int main() {
     std::remove(path.c_str());
     test_reader_gaps(dir);
     test_callback_sink();
+    test_producer_and_options(dir);
     rmdir(dir);
     if (failures) {
-        std::fprintf(stderr, "test_wrapper: %d check(s) FAILED\n", failures);
+        std::printf("test_wrapper: %d check(s) FAILED\n", failures);
         return 1;
     }
     std::printf("test_wrapper: all checks passed\n");
