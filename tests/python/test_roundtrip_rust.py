@@ -54,3 +54,24 @@ def test_rust_recorded_capture_reads_in_python(cli, capture, tmp_path):
         assert bytes(f.data) == expected
         n += 1
     assert n == len(r) == sum(s.frames for s in r.streams) > 30
+
+
+def test_same_option_text_gives_the_same_configuration_as_the_cli(cli, tmp_path):
+    # One spelling, one meaning: the CLI and Python hand the same strings to the engine's
+    # parsers and print back the engine's description of the result.
+    out = run(cli, "record", tmp_path / "cli.sqcap", "--rate", "max", "--duration", "0.1s",
+              "--streams", "depth", "--frame-size", "100KiB", "--compress", "zstd:3",
+              "--fsync", "every:64MiB", "--segment-size", "256MiB", "--capacity", "256MiB",
+              "--policy", "drop-oldest", "--json", "--quiet")
+    summary = json.loads(out.strip().splitlines()[-1])
+    with streamq.Writer(tmp_path / "py.sqcap", compression="zstd:3", fsync="every:64MiB",
+                        segment_bytes="256MiB") as w:
+        depth = w.add_stream("depth", "depth/u16", capacity="256MiB", policy="drop-oldest")
+        writer_options, stream_options = w.options, depth.options
+    cli_options = dict(summary["options"])
+    assert cli_options.pop("path") != writer_options.pop("path")
+    assert writer_options == cli_options
+    assert stream_options == summary["streams"][0]["options"]
+    assert (writer_options["compression"], writer_options["fsync"], writer_options["segment_bytes"]) == (
+        "zstd:3", "every:64MiB", "256MiB")
+    assert (stream_options["capacity"], stream_options["policy"]) == ("256MiB", "drop-oldest")
