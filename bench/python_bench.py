@@ -84,7 +84,7 @@ def python_round(path: Path, frames: int, pool: list[np.ndarray]) -> dict:
     with streamq.Writer(path) as w:
         depth = w.add_stream("depth", "depth/u16", metadata={"width": 640, "height": 720})
         for i in range(frames):
-            depth.write(pool[i % len(pool)], timestamp=time.monotonic_ns())
+            depth.push(pool[i % len(pool)], timestamp=time.monotonic_ns())
     r = w.stats
     assert r.frames_written == frames and r.frames_dropped == 0 and r.frames_failed == 0
     return {"mb_per_s": r.mb_per_s, "frames": r.frames_written, "seconds": r.seconds,

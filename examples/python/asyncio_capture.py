@@ -3,8 +3,9 @@
 as from a network camera) and pushes them into a streamq.Queue without ever blocking
 the event loop - when the queue is above its high water mark it awaits
 `q.wait_writable()` (the water-mark eventfd watched with loop.add_reader). A consumer
-coroutine takes them with `async for frame in q` and feeds a Writer stream; a third task
-prints progress. The loop stays responsive throughout (the ticker shows its lag).
+coroutine takes them with `async for frame in q` and pushes them into a Writer stream (a
+streamq.Producer, the same class as the queue's producing side); a third task prints
+progress. The loop stays responsive throughout (the ticker shows its lag).
 
     python examples/python/asyncio_capture.py --seconds 5 out.sqcap
 """
@@ -30,7 +31,7 @@ async def camera(q: streamq.Queue, seconds: float, fps: float, shape: tuple[int,
         frame[:] = i % 4096
         while True:
             try:
-                q.push(frame, timeout=0)  # never blocks the loop
+                q.try_push(frame)  # never blocks the loop
                 break
             except streamq.WouldBlockError:
                 waited += 1
@@ -40,10 +41,10 @@ async def camera(q: streamq.Queue, seconds: float, fps: float, shape: tuple[int,
     return waited
 
 
-async def sink(q: streamq.Queue, stream: streamq.Stream) -> int:
+async def sink(q: streamq.Queue, stream: streamq.Producer) -> int:
     n = 0
     async for frame in q:  # pops on a helper thread when the queue is empty
-        stream.write(frame.data, timestamp=frame.timestamp)
+        stream.push(frame.data, timestamp=frame.timestamp)
         n += 1
     return n
 
@@ -71,7 +72,7 @@ async def main() -> int:
     shape = (576, 640)
     frame_bytes = shape[0] * shape[1] * 2
     q = streamq.Queue(capacity=16 * frame_bytes, high_water=12 * frame_bytes,
-                      low_water=4 * frame_bytes, policy="fail")
+                      low_water=4 * frame_bytes, policy="fail-fast")
     with streamq.Writer(args.path) as w:
         depth = w.add_stream("depth", "depth/u16", metadata={"width": shape[1], "height": shape[0]})
         stop = asyncio.Event()

@@ -3,7 +3,7 @@
 capture file, with a live progress line.
 
     python examples/python/kinect_capture.py --seconds 10 capture.sqcap
-    python examples/python/kinect_capture.py --seconds 5 --mode nfov --compress zstd:1 out.sqcap
+    python examples/python/kinect_capture.py --seconds 5 --mode nfov --compression zstd out.sqcap
 
 A synthetic sensor stands in for the camera SDK: each frame is produced into a numpy
 array (as an SDK callback would deliver it) and handed to streamq without a copy in
@@ -42,7 +42,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="how long to record (default 10)")
     ap.add_argument("--fps", type=float, default=30.0, help="depth frames per second (default 30)")
     ap.add_argument("--mode", choices=sorted(MODES), default="tall", help="frame size: nfov 720 KiB, tall 900 KiB")
-    ap.add_argument("--compress", default=None, help='None, "zstd" or "zstd:LEVEL"')
+    ap.add_argument("--compression", "--compress", default="none",
+                    help='"none", "zstd" (level 1) or "zstd:LEVEL", as for the streamq CLI')
     ap.add_argument("--no-imu", action="store_true", help="record depth only")
     args = ap.parse_args()
 
@@ -54,15 +55,15 @@ def main() -> int:
 
     with streamq.Writer(
         args.path,
-        compress=args.compress,
-        fsync=1.0,  # at least every second: durable_seq shows what survives a power cut
+        compression=args.compression,
+        fsync="every:1s",  # durable_seq shows what survives a power cut
         metadata={"sensor": "synthetic-kinect", "mode": args.mode},
         on_error=errors.append,
     ) as w:
         depth = w.add_stream(
             "depth", "depth/u16", metadata={"width": width, "height": height, "units": "mm"}
         )
-        imu = None if args.no_imu else w.add_stream("imu", "imu/f32x6", capacity=4 << 20)
+        imu = None if args.no_imu else w.add_stream("imu", "imu/f32x6", capacity="4MiB")
         stop = threading.Event()
 
         def imu_thread() -> None:
@@ -72,7 +73,7 @@ def main() -> int:
             k = 0
             while not stop.is_set():
                 sample[:] = (np.sin(k / 100), np.cos(k / 100), 9.81, 0.0, 0.0, 0.01)
-                imu.write(sample)
+                imu.push(sample)
                 k += 1
                 delay = t0 + k / 1600 - time.monotonic()
                 if delay > 0:
@@ -88,7 +89,7 @@ def main() -> int:
         try:
             for i in range(n_frames):
                 synthetic_depth(width, height, i, frame)
-                if depth.write(frame, timestamp=time.monotonic_ns()) is None:
+                if depth.push(frame, timestamp=time.monotonic_ns()) is None:
                     dropped += 1
                 now = time.monotonic()
                 if now - last_line >= 0.25 or i == n_frames - 1:
@@ -115,6 +116,8 @@ def main() -> int:
     sys.stderr.write("\n")
 
     report = w.stats
+    print(f"options: {w.options['compression']}, fsync {w.options['fsync']}; "
+          f"depth ring {depth.options['capacity']} ({depth.options['policy']})")
     print(f"wrote {args.path}: {report.frames_written} frames, {report.bytes_written / 1e6:.1f} MB "
           f"in {report.seconds:.1f} s ({report.mb_per_s:.1f} MB/s), stored {report.stored_bytes / 1e6:.1f} MB")
     for s in report.streams:

@@ -104,9 +104,9 @@ record! {
         frames_popped: u64,
         /// Frames dropped for either reason.
         frames_dropped: u64,
-        /// New frames refused because the queue was full (drop_newest).
+        /// New frames refused because the queue was full (drop-newest).
         frames_dropped_newest: u64,
-        /// Unread frames evicted to make room (drop_oldest).
+        /// Unread frames evicted to make room (drop-oldest).
         frames_dropped_oldest: u64,
         /// Frames still queued when the consumer closed.
         frames_discarded: u64,
