@@ -29,7 +29,7 @@ CBINDGEN_VERSION ?= 0.29.4
 # dependencies (zstd's C library is compiled once, not once per profile).
 CARGO_PROFILE ?= --release
 
-.PHONY: help test test-rust test-loom lint docs fmt fmt-check test-c test-python header-check \
+.PHONY: help test test-rust test-loom lint docs fmt fmt-check test-c test-python header-check abi-check \
         demo bench bench-quick bench-criterion bench-criterion-quick bench-c bench-python build install clean
 
 help: ## List the targets
@@ -46,7 +46,7 @@ demo: ## Record 10 s of a synthetic 30 fps x 900 KiB depth camera, verify the fi
 	$(TARGET_DIR)/release/streamq verify $(DEMO_FILE)
 	$(TARGET_DIR)/release/streamq info $(DEMO_FILE)
 
-test: test-rust test-loom lint docs header-check test-c test-python ## Every test of every language (what CI runs)
+test: test-rust test-loom lint docs header-check abi-check test-c test-python ## Every test of every language (what CI runs)
 	@echo "make test: all suites passed"
 
 test-rust: ## cargo test --workspace in release (unit, integration, stress, doc tests), then the Rust examples
@@ -95,6 +95,13 @@ header-check: ## The committed include/streamq.h matches what cbindgen generates
 	        exit 1; \
 	    fi; \
 	    echo "header-check: include/streamq.h is up to date"; \
+	fi
+
+abi-check: ## libstreamq.so's ABI matches the committed ffi/abi/libstreamq.abi (abidiff; refresh: make -C ffi abi-baseline)
+	@if [ ! -d ffi ]; then \
+	    echo "abi-check: no ffi/ yet, skipping"; \
+	else \
+	    $(MAKE) -C ffi abi-check CARGO="$(CARGO)" TARGET_DIR="$(TARGET_DIR)"; \
 	fi
 
 test-c: ## C and C++ tests against the header and libstreamq (tests/c)
