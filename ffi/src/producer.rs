@@ -465,7 +465,7 @@ pub unsafe extern "C" fn streamq_producer_reserve(
         // SAFETY: the module contract.
         let o = unsafe { Opts::read(opts) }?;
         let ptr = p.reserve(len, &o)?;
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: checked non-NULL, writable (module contract).
         unsafe { write(data_out, ptr) };
         Ok(())
     })

@@ -327,7 +327,7 @@ pub unsafe extern "C" fn streamq_queue_create(
         let (p, c) = streamq_core::queue(queue_config(&c)?)?;
         let p = Box::into_raw(Box::new(streamq_producer::new(p.into_shared(), None)));
         let c = Box::into_raw(Box::new(streamq_consumer::new(c)));
-        // SAFETY: both outputs were checked non-NULL and are writable per the contract.
+        // SAFETY: both outputs were checked non-NULL and are writable (module contract).
         unsafe {
             write(producer_out, p);
             write(consumer_out, c);

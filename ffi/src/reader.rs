@@ -416,11 +416,11 @@ pub unsafe extern "C" fn streamq_reader_open_segments(
             return err(streamq_result::NullPointer, "paths is NULL");
         }
         crate::args::check_len(count.saturating_mul(size_of::<*const c_char>()), "count")?;
-        // SAFETY: `count` valid pointers per the contract.
+        // SAFETY: `count` valid pointers (module contract).
         let ps = unsafe { std::slice::from_raw_parts(paths, count) };
         let ps = ps
             .iter()
-            // SAFETY: each a NUL-terminated string per the contract.
+            // SAFETY: each a NUL-terminated string (module contract).
             .map(|&p| unsafe { string(p, "paths[i]") })
             .collect::<Res<Vec<&str>>>()?;
         open(&ps, reader_out)

@@ -110,8 +110,12 @@ fn text(code: i32) -> &'static [u8] {
 /// code". Never NULL; the string must not be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn streamq_result_str(code: i32) -> *const c_char {
-    // No panic is possible here (a match over constants), so no catch_unwind wrapper.
-    text(code).as_ptr().cast()
+    // A match over constants; wrapped all the same, as every export is.
+    crate::panic::call_or(
+        "streamq_result_str",
+        c"unknown streamq result code".as_ptr(),
+        || text(code).as_ptr().cast(),
+    )
 }
 
 /// A failure: its code and a detailed message for `streamq_last_error`.
@@ -336,7 +340,7 @@ fn name(code: streamq_result) -> &'static str {
 /// `buf` must be NULL or point to `len` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn streamq_last_error(buf: *mut c_char, len: usize) -> usize {
-    let r = std::panic::catch_unwind(|| {
+    crate::panic::call_or("streamq_last_error", 0, || {
         LAST_ERROR
             .try_with(|m| {
                 let m = m.try_borrow().map(|m| m.clone()).unwrap_or_default();
@@ -352,6 +356,5 @@ pub unsafe extern "C" fn streamq_last_error(buf: *mut c_char, len: usize) -> usi
                 m.len()
             })
             .unwrap_or(0)
-    });
-    r.unwrap_or(0)
+    })
 }

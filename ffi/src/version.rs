@@ -6,13 +6,15 @@ use std::ffi::c_char;
 /// `STREAMQ_VERSION_NUMBER` from the header the program was built against.
 #[unsafe(no_mangle)]
 pub extern "C" fn streamq_version_number() -> u32 {
-    version_number()
+    crate::panic::call_or("streamq_version_number", 0, version_number)
 }
 
 /// The library's version as text, e.g. "0.1.0" (static; never NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn streamq_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    crate::panic::call_or("streamq_version", c"".as_ptr(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }
 
 const fn parse(s: &str) -> u32 {

@@ -47,9 +47,10 @@ impl WriterShared {
 
 /// A running capture: owns the writer thread(s).
 ///
-/// Thread safety: may move between threads and be used by several threads at once
-/// (`streamq_writer_close` waits for flushes in progress). Underneath: a `Box` holding
-/// an `Arc` of the engine's `Writer`, shared with the producers of its streams.
+/// Thread safety: may move between threads and be used by several threads at once (a
+/// flush in progress when another thread closes returns once the close has written
+/// everything). Underneath: a `Box` holding an `Arc` of the engine's `Writer` (which
+/// keeps its close result), shared with the producers of its streams.
 ///
 /// Lifetime: after `streamq_writer_close` the handle stays valid until
 /// `streamq_writer_free`: `add_stream` and `flush` return `STREAMQ_RESULT_CLOSED`,
