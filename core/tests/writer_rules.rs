@@ -35,6 +35,10 @@ fn options_a_sink_does_not_use_are_refused_with_one_message() {
             "io_workers applies to the directory sink only (this writer's sink is capture_file)",
         ),
         (
+            WriterConfig::callback(|_| Ok(())).metadata("sensor", "k4a"),
+            "metadata applies to the capture_file sink only (this writer's sink is callback)",
+        ),
+        (
             WriterConfig::directory(dir.path().join("d2")).max_write_rate(1 << 20),
             "max_write_rate applies to the capture_file sink only (this writer's sink is directory)",
         ),

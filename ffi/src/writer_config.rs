@@ -252,7 +252,7 @@ fn sink_name(v: u32) -> Res<&'static str> {
 /// # Safety
 /// `c`'s pointers satisfy the module contract.
 pub(crate) unsafe fn writer_config(c: &streamq_writer_config, purpose: Purpose) -> Res<WriterConfig> {
-    let kind = sink_name(c.sink)?;
+    sink_name(c.sink)?; // refuses an unknown sink value
     let mut w = if c.sink == streamq_sink::Callback as u32 {
         // The C struct carries a path and a function pointer side by side; the engine's
         // sink holds one or the other, so these two checks are the C layer's.
@@ -292,17 +292,6 @@ pub(crate) unsafe fn writer_config(c: &streamq_writer_config, purpose: Purpose) 
     };
     // SAFETY: NULL with 0, or `metadata_len` valid pairs (contract).
     let metadata = unsafe { kv_list(c.metadata, c.metadata_len, "config->metadata") }?;
-    if !metadata.is_empty() && c.sink != streamq_sink::CaptureFile as u32 {
-        // Work-around: the engine lists `metadata` among the capture-file options but
-        // `WriterConfig::metadata` does not mark it as set, so the engine would accept
-        // and ignore it. Same message shape as the engine's; remove once it checks.
-        return err(
-            streamq_result::InvalidArgument,
-            format!(
-                "invalid writer configuration: metadata applies to the capture_file sink only (this writer's sink is {kind})"
-            ),
-        );
-    }
     for (k, v) in metadata {
         w = w.metadata(k, v);
     }

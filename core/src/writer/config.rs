@@ -246,7 +246,7 @@ impl WriterConfig {
     /// Adds a file-level metadata pair (sensor, host, session …).
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.metadata.push((key.into(), value.into()));
-        self
+        self.set("metadata")
     }
 
     /// How frames are compressed (default none; see [`Compression`] for the text form).
