@@ -30,7 +30,8 @@ def test_queue_and_writer_stream_share_the_producer_class(tmp_path):
     with streamq.Writer(tmp_path / "c.sqcap") as w:
         s = w.add_stream("s")
         assert type(s) is streamq.Producer and type(q.producer) is streamq.Producer
-        assert type(w.streams[0]) is streamq.Producer
+        assert w.streams[0] is s  # the same object add_stream returned
+        assert q.producer is q.producer
         assert s.stream_id == 0 and q.producer.stream_id is None
         assert (s.name, s.media_type) == ("s", "application/octet-stream")
         assert (q.producer.name, q.producer.media_type, q.producer.metadata) == (None, None, {})

@@ -215,10 +215,8 @@ impl Handle {
         // The wait: one engine call, re-made only after a signal handler returned.
         let r = block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
             // SAFETY: as above.
-            match p.push_with(
-                unsafe { raw.as_slice() },
-                &push_options(timestamp, wait, Some(int)),
-            ) {
+            let bytes = unsafe { raw.as_slice() };
+            match p.push_with(bytes, &push_options(timestamp, wait, Some(int))) {
                 Err(PushError::Interrupted) => Attempt::Interrupted,
                 r => Attempt::Done(r),
             }

@@ -173,6 +173,9 @@ pub struct Writer {
     shared: Arc<WriterShared>,
     /// The streams' producers (in the order added).
     streams: Mutex<Vec<Arc<Handle>>>,
+    /// Their Python objects, so `streams` gives back the objects `add_stream` returned.
+    /// Only touched with the GIL held.
+    objects: Mutex<Vec<Py<Producer>>>,
     /// Serialises creation of the default stream.
     default_lock: Mutex<()>,
     default: Mutex<Option<Arc<Handle>>>,
@@ -240,6 +243,22 @@ impl Writer {
             Ok(h)
         });
         r.map_err(|e| self.add_error(py, &e))
+    }
+
+    /// The Python object of a stream's producer (made once, with the GIL).
+    fn object(&self, py: Python<'_>, handle: &Arc<Handle>) -> PyResult<Py<Producer>> {
+        let mut objects = lock(&self.objects);
+        if let Some(o) = objects.iter().find(|o| Arc::ptr_eq(&o.get().handle, handle)) {
+            return Ok(o.clone_ref(py));
+        }
+        let o = Py::new(
+            py,
+            Producer {
+                handle: Arc::clone(handle),
+            },
+        )?;
+        objects.push(o.clone_ref(py));
+        Ok(o)
     }
 
     fn handles(&self) -> Vec<Arc<Handle>> {
@@ -416,6 +435,7 @@ impl Writer {
         Ok(Writer {
             shared,
             streams: Mutex::new(Vec::new()),
+            objects: Mutex::new(Vec::new()),
             default_lock: Mutex::new(()),
             default: Mutex::new(None),
             stream_capacity: defaults.capacity,
@@ -488,7 +508,7 @@ impl Writer {
         block_timeout: Option<&Bound<'_, PyAny>>,
         prefault: Option<bool>,
         metadata: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Producer> {
+    ) -> PyResult<Py<Producer>> {
         check_not_in_callback()?;
         let settings = QueueArgs {
             capacity,
@@ -505,16 +525,13 @@ impl Writer {
         let handle = py
             .detach(|| self.add(name, media_type, settings, md))
             .map_err(|e| self.add_error(py, &e))?;
-        Ok(Producer { handle })
+        self.object(py, &handle)
     }
 
-    /// The streams' producers, in stream id order.
+    /// The streams' producers, in stream id order (the objects add_stream returned).
     #[getter]
-    fn streams(&self) -> Vec<Producer> {
-        self.handles()
-            .into_iter()
-            .map(|handle| Producer { handle })
-            .collect()
+    fn streams(&self, py: Python<'_>) -> PyResult<Vec<Py<Producer>>> {
+        self.handles().iter().map(|h| self.object(py, h)).collect()
     }
 
     /// Blocks until every frame pushed so far (all streams) is in the file — and synced,
