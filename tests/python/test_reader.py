@@ -120,6 +120,6 @@ def test_gap_records(capture):
     dropped = results.count(None)
     r = streamq.Reader(capture)
     assert sum(g.count for g in r.gaps) == dropped == r.streams[0].dropped
-    assert all(g.reason == "dropped_newest" for g in r.gaps)
+    assert all(g.reason == "drop-newest" for g in r.gaps)
     # Sequence numbers of written frames skip exactly the dropped ones.
     assert [f.seq for f in r] == [i for i, x in enumerate(results) if x is not None]

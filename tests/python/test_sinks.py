@@ -124,7 +124,7 @@ def test_callable_sink_reports_gaps_under_drop_policies(policy):
         else:
             assert isinstance(e, streamq.GapInfo)
             assert e.first_seq == nxt and e.count >= 1 and e.host_time > 0
-            assert e.reason == ("dropped_newest" if policy == "drop_newest" else "dropped_oldest")
+            assert e.reason == ("drop-newest" if policy == "drop_newest" else "drop-oldest")
             nxt += e.count
             gap_frames += e.count
     assert nxt == seq and gap_frames == dropped

@@ -168,9 +168,9 @@ def test_drop_oldest_stream_beside_block_stream(capture):
     r = streamq.Reader(report.segments[0].path if len(report.segments) == 1 else [s.path for s in report.segments])
     gaps = [g for g in r.gaps if g.stream == "preview"]
     assert sum(g.count for g in gaps) == p.frames_dropped
-    # Evicted unread frames are "dropped_oldest"; a new frame refused while the writer
-    # holds every queued frame is "dropped_newest". Either way, counted and recorded.
-    assert {g.reason for g in gaps} <= {"dropped_oldest", "dropped_newest"}
+    # Evicted unread frames are "drop-oldest"; a new frame refused while the writer
+    # holds every queued frame is "drop-newest". Either way, counted and recorded.
+    assert {g.reason for g in gaps} <= {"drop-oldest", "drop-newest"}
     assert [s.dropped for s in r.streams if s.name == "preview"] == [p.frames_dropped]
     assert r.verify().ok
 

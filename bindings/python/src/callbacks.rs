@@ -23,7 +23,6 @@ use pyo3::types::PyString;
 use streamq::writer::{Durable, FinishedSegment, SinkEvent, WriterError};
 
 use crate::frame::Frame;
-use crate::reader::reason_name;
 use crate::stats::{GapInfo, SegmentInfo};
 
 /// Set at interpreter exit once open writers are closed: callbacks are no longer called.
@@ -135,7 +134,7 @@ pub fn python_sink(
                             stream: stream.to_string(),
                             first_seq: gap.first_seq,
                             count: gap.count,
-                            reason: reason_name(gap.reason),
+                            reason: gap.reason.to_string(),
                             host_time: gap.host_ts_ns,
                         },
                     )?

@@ -9,7 +9,6 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList, PyString};
 
-use streamq::DropReason;
 use streamq::reader::{Cursor, CursorOrder, Reader as RsReader};
 
 use crate::errors;
@@ -260,7 +259,7 @@ impl Reader {
                     stream: self.stream_name(py, g.stream_id),
                     first_seq: g.first_seq,
                     count: g.count,
-                    reason: reason_name(g.reason),
+                    reason: g.reason.to_string(),
                     host_time: g.host_ts_ns,
                 },
             )?)?;
@@ -343,17 +342,6 @@ impl Reader {
             "<streamq.Reader {p:?}{extra}{stream}{}>",
             if self.closed() { " closed" } else { "" }
         )
-    }
-}
-
-/// The text of a drop reason, as `GapInfo.reason` shows it.
-pub fn reason_name(r: DropReason) -> String {
-    match r {
-        DropReason::Newest => "dropped_newest".to_string(),
-        DropReason::Oldest => "dropped_oldest".to_string(),
-        DropReason::WriteError => "write_error".to_string(),
-        DropReason::Unknown(c) => format!("unknown({c})"),
-        other => format!("unknown({})", other.code()),
     }
 }
 

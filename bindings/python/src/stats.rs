@@ -477,7 +477,8 @@ record! {
         stream: String,
         first_seq: u64,
         count: u64,
-        /// "dropped_newest", "dropped_oldest", "write_error" or "unknown(N)".
+        /// Why, in the engine's words (as the CLI and C print it): "drop-newest",
+        /// "drop-oldest", "write-error" or "unknown-N".
         reason: String,
         host_time: u64,
     }

@@ -362,14 +362,6 @@ impl Writer {
             Sink::Directory => "directory",
             Sink::Callable(_) => "callback",
         };
-        // WORKAROUND(core): WriterConfig::metadata does not mark "metadata" as set, so
-        // Writer::start accepts it for sinks that drop it. Same message as the engine's;
-        // remove once core refuses it.
-        if !metadata.is_empty() && kind != "capture_file" {
-            return Err(PyValueError::new_err(format!(
-                "metadata applies to the capture_file sink only (this writer's sink is {kind})"
-            )));
-        }
         let sink_exc = SinkException::default();
         let config = match (sink, &path) {
             (Sink::CaptureFile, Some(p)) => WriterConfig::capture_file(p),
