@@ -46,7 +46,7 @@ demo: ## Record 10 s of a synthetic 30 fps x 900 KiB depth camera, verify the fi
 	$(TARGET_DIR)/release/streamq verify $(DEMO_FILE)
 	$(TARGET_DIR)/release/streamq info $(DEMO_FILE)
 
-test: test-rust test-loom lint docs header-check abi-check test-c test-python ## Every test of every language (what CI runs)
+test: fmt-check test-rust test-loom lint docs header-check abi-check test-c test-python ## Every test of every language (what CI runs)
 	@echo "make test: all suites passed"
 
 test-rust: ## cargo test --workspace in release (unit, integration, stress, doc tests), then the Rust examples
@@ -72,7 +72,7 @@ docs: ## cargo doc --no-deps with RUSTDOCFLAGS=-D warnings
 fmt: ## Format the Rust code (rustfmt.toml)
 	$(CARGO) fmt --all
 
-fmt-check: ## Check formatting without changing files (not part of `make test` yet)
+fmt-check: ## Check formatting without changing files (part of `make test`)
 	$(CARGO) fmt --all --check
 
 header-check: ## The committed include/streamq.h matches what cbindgen generates

@@ -1,5 +1,5 @@
 """Writer: write/flush/close and the report, compression, fsync, segments, durability,
-metadata, per-stream policies (issue 7: drop_oldest beside block)."""
+metadata, per-stream policies (drop_oldest beside block)."""
 
 import os
 import threading
