@@ -416,6 +416,17 @@ impl ProducerCore {
         })
     }
 
+    /// Publishes the first `len` bytes reserved at `tail` with timestamp `ts` (the host
+    /// clock's if none): what both reservation types' commits do.
+    fn commit_reserved(&mut self, len: usize, ts: Option<u64>) -> u64 {
+        let host = if self.shared.host_timestamps || ts.is_none() {
+            self.clock.now()
+        } else {
+            0
+        };
+        self.publish(len, ts, host)
+    }
+
     pub(crate) fn close(&mut self) {
         if !self.closed {
             self.closed = true;
@@ -593,27 +604,22 @@ impl Reservation<'_> {
     /// Publishes the frame with the timestamp given at reservation (the host clock's if
     /// none); returns its sequence number.
     pub fn commit(self) -> u64 {
-        let (len, ts) = (self.len, self.device_ts_ns);
-        self.finish(len, ts)
+        self.core.commit_reserved(self.len, self.device_ts_ns)
     }
 
     /// Publishes the frame with a caller-supplied device timestamp (ns).
     pub fn commit_at(self, device_ts_ns: u64) -> u64 {
-        let len = self.len;
-        self.finish(len, Some(device_ts_ns))
+        self.core.commit_reserved(self.len, Some(device_ts_ns))
     }
 
     /// Publishes only the first `len` bytes (for producers that learn the size while
     /// writing); the rest of the reservation is given back.
     pub fn commit_len(self, len: usize, device_ts_ns: Option<u64>) -> Result<u64, CommitError> {
-        if len > self.len {
-            return Err(CommitError::TooLong {
-                len,
-                reserved: self.len,
-            });
+        let reserved = self.len;
+        if len > reserved {
+            return Err(CommitError::TooLong { len, reserved });
         }
-        let ts = device_ts_ns.or(self.device_ts_ns);
-        Ok(self.finish(len, ts))
+        Ok(self.core.commit_reserved(len, device_ts_ns.or(self.device_ts_ns)))
     }
 
     /// Discards the reservation.
@@ -627,15 +633,6 @@ impl Reservation<'_> {
     /// Whether the reservation is for an empty frame.
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    fn finish(self, len: usize, ts: Option<u64>) -> u64 {
-        let host = if self.core.shared.host_timestamps || ts.is_none() {
-            self.core.clock.now()
-        } else {
-            0
-        };
-        self.core.publish(len, ts, host)
     }
 }
 
@@ -815,28 +812,25 @@ pub struct SharedReservation<'a> {
 }
 
 impl SharedReservation<'_> {
-    /// As [`Reservation::commit`].
-    pub fn commit(self) -> u64 {
-        let (len, ts) = (self.len, self.device_ts_ns);
-        self.finish(len, ts)
+    /// Publishes the frame with the timestamp given at reservation (the host clock's if
+    /// none); returns its sequence number.
+    pub fn commit(mut self) -> u64 {
+        self.core.commit_reserved(self.len, self.device_ts_ns)
     }
 
-    /// As [`Reservation::commit_at`].
-    pub fn commit_at(self, device_ts_ns: u64) -> u64 {
-        let len = self.len;
-        self.finish(len, Some(device_ts_ns))
+    /// Publishes the frame with a caller-supplied device timestamp (ns).
+    pub fn commit_at(mut self, device_ts_ns: u64) -> u64 {
+        self.core.commit_reserved(self.len, Some(device_ts_ns))
     }
 
-    /// As [`Reservation::commit_len`].
-    pub fn commit_len(self, len: usize, device_ts_ns: Option<u64>) -> Result<u64, CommitError> {
-        if len > self.len {
-            return Err(CommitError::TooLong {
-                len,
-                reserved: self.len,
-            });
+    /// Publishes only the first `len` bytes (for producers that learn the size while
+    /// writing); the rest of the reservation is given back.
+    pub fn commit_len(mut self, len: usize, device_ts_ns: Option<u64>) -> Result<u64, CommitError> {
+        let reserved = self.len;
+        if len > reserved {
+            return Err(CommitError::TooLong { len, reserved });
         }
-        let ts = device_ts_ns.or(self.device_ts_ns);
-        Ok(self.finish(len, ts))
+        Ok(self.core.commit_reserved(len, device_ts_ns.or(self.device_ts_ns)))
     }
 
     /// Discards the reservation.
@@ -850,15 +844,6 @@ impl SharedReservation<'_> {
     /// Whether the reservation is for an empty frame.
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    fn finish(mut self, len: usize, ts: Option<u64>) -> u64 {
-        let host = if self.core.shared.host_timestamps || ts.is_none() {
-            self.core.clock.now()
-        } else {
-            0
-        };
-        self.core.publish(len, ts, host)
     }
 }
 
