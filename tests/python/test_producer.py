@@ -25,6 +25,22 @@ def stalled_writer(**kwargs):
     return streamq.Writer(sink=sink, **kwargs), entered, release
 
 
+def test_a_queue_is_a_producer_and_the_default_stream_is_one(tmp_path):
+    q = streamq.Queue(1 << 20)
+    assert isinstance(q, streamq.Producer) and issubclass(streamq.Queue, streamq.Producer)
+    # The producing methods are inherited, not written out again on Queue.
+    for verb in ["push", "try_push", "reserve", "try_reserve", "fileno", "clear_event", "wait_below_low"]:
+        assert getattr(type(q), verb) is getattr(streamq.Producer, verb)
+    assert q.push(b"abc") == 0 and q.pop().data == b"abc"
+    with streamq.Writer(tmp_path / "c.sqcap") as w:
+        d = w.default_stream
+        assert type(d) is streamq.Producer and d is w.default_stream
+        assert (d.name, d.stream_id) == ("frames", 0)
+        assert w.push(b"x") == 0 and d.push(b"y") == 1  # Writer.push is the default stream's
+        assert w.push.__self__ is d and w.streams == [d]
+        assert not hasattr(w, "no_such_attribute")
+
+
 def test_queue_and_writer_stream_share_the_producer_class(tmp_path):
     q = streamq.Queue(1 << 20)
     with streamq.Writer(tmp_path / "c.sqcap") as w:
@@ -61,12 +77,7 @@ def test_push_keywords_are_keyword_only():
 
 
 def test_block_false_and_try_push_never_wait():
-    q = streamq.Queue(64 * 1024)
-    while True:
-        try:
-            q.try_push(bytes(10_000))
-        except streamq.WouldBlockError:
-            break
+    q = full_queue()  # defined below, with the Interrupt tests
     refused = q.stats.pushes_refused
     t0 = time.monotonic()
     with pytest.raises(streamq.WouldBlockError):

@@ -1,6 +1,8 @@
-//! `streamq.Producer`: the producing side of a queue — a `Queue`'s own (`Queue.producer`,
-//! whose methods `Queue` also has) or a writer stream's (`Writer.add_stream`). One class,
-//! one verb (`push`), one keyword order, the engine's one entry point (`push_with`).
+//! `streamq.Producer`: the producing side of a queue — a `Queue` is one (it extends this
+//! class; `Queue.producer` is a separate handle on the same side) — or of a writer stream
+//! (`Writer.add_stream`, `Writer.default_stream`). One class, one verb (`push`), one
+//! keyword order, the engine's one entry point (`push_with`); each operation is written
+//! once, in the `#[pymethods]` below.
 //!
 //! Pushing copies the frame with the GIL released (frames up to [`SMALL_FRAME`] are
 //! copied with it held, when that cannot block). A push that must wait for room waits
@@ -17,8 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use streamq::{
-    Interrupt, OverflowPolicy, PushError, PushOptions, Pushed, QueueStats, ReserveError, SharedProducer,
-    Wait, WaitError,
+    Interrupt, OverflowPolicy, PushError, PushOptions, Pushed, ReserveError, SharedProducer, Wait, WaitError,
 };
 
 use crate::buffers::{BufferView, Input, Owner};
@@ -173,109 +174,6 @@ impl Handle {
         self.push_error(py, p)
     }
 
-    /// Copies one frame in. Its sequence number, or `None` if the overflow policy
-    /// dropped it (`drop-newest`, or `drop-oldest` with every queued frame being read).
-    #[allow(clippy::too_many_arguments)]
-    pub fn push(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        timestamp: Option<u64>,
-        timeout: Option<f64>,
-        block: bool,
-        interrupt: Option<&Bound<'_, PyInterrupt>>,
-    ) -> PyResult<Option<u64>> {
-        self.check_caller()?;
-        let input = Input::extract(data)?;
-        let raw = input.raw();
-        let patience = Patience::new(timeout, block, self.block_timeout)?;
-        let p = &self.producer;
-
-        // First attempt, never waiting. A small frame is copied with the GIL held
-        // unless a reservation may hold the handle's lock (taking it could then block).
-        let (wait, probe) = patience.first();
-        let first = push_options(timestamp, wait, probe);
-        // SAFETY: `input` (which owns or pins the memory) outlives every use of `raw`.
-        let bytes = unsafe { raw.as_slice() };
-        let r = if raw.len() <= SMALL_FRAME && self.reservations.load(Ordering::Acquire) == 0 {
-            p.push_with(bytes, &first)
-        } else {
-            py.detach(|| {
-                // SAFETY: as above.
-                p.push_with(unsafe { raw.as_slice() }, &first)
-            })
-        };
-        match r {
-            Ok(pushed) => return Ok(queued(pushed)),
-            // Full under "block": wait below (the engine counted nothing).
-            Err(PushError::Interrupted) if probe.is_some() => {}
-            Err(e) => return Err(self.push_error(py, e)),
-        }
-
-        // The wait: one engine call, re-made only after a signal handler returned.
-        let r = block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
-            // SAFETY: as above.
-            let bytes = unsafe { raw.as_slice() };
-            match p.push_with(bytes, &push_options(timestamp, wait, Some(int))) {
-                Err(PushError::Interrupted) => Attempt::Interrupted,
-                r => Attempt::Done(r),
-            }
-        })?;
-        r.map(queued).map_err(|e| self.push_error(py, e))
-    }
-
-    /// Reserves `len` bytes of ring to be filled in place.
-    #[allow(clippy::too_many_arguments)]
-    pub fn reserve(
-        this: &Arc<Self>,
-        py: Python<'_>,
-        len: usize,
-        timestamp: Option<u64>,
-        timeout: Option<f64>,
-        block: bool,
-        interrupt: Option<&Bound<'_, PyInterrupt>>,
-    ) -> PyResult<Reservation> {
-        this.check_caller()?;
-        let patience = Patience::new(timeout, block, this.block_timeout)?;
-        let boxed = Box::new(this.producer.clone());
-        // SAFETY: the reservation borrows the boxed handle, which the Reservation owns
-        // and drops after it (field order); the box's address never changes.
-        let prod: &'static SharedProducer = unsafe { &*(&*boxed as *const SharedProducer) };
-        this.reservations.fetch_add(1, Ordering::AcqRel);
-        let pending = PendingGuard(this);
-        let (wait, probe) = patience.first();
-        let first = push_options(timestamp, wait, probe);
-        let r = py.detach(|| SameThread(prod.reserve_with(len, &first))).0;
-        let r = match r {
-            Err(ReserveError::Interrupted) if probe.is_some() => {
-                block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
-                    match prod.reserve_with(len, &push_options(timestamp, wait, Some(int))) {
-                        Err(ReserveError::Interrupted) => Attempt::Interrupted,
-                        r => Attempt::Done(SameThread(r)),
-                    }
-                })?
-                .0
-            }
-            r => r,
-        };
-        let (res, view) = match r {
-            Ok(mut res) => {
-                let ptr = res.as_mut_ptr();
-                // SAFETY: the slot stays reserved (and mapped) until the reservation is
-                // committed or dropped; after that the view is invalidated, and the
-                // ring stays mapped while the Owner's handle clone lives.
-                let view = unsafe { BufferView::new(ptr, len, false, Owner::Ring(this.producer.clone())) };
-                OPEN_RESERVATIONS.with(|v| v.borrow_mut().push(this.key()));
-                std::mem::forget(pending);
-                (Some(res), view)
-            }
-            // Dropped by policy: a scratch buffer takes the bytes, then is discarded.
-            Err(ReserveError::Dropped { .. }) => (None, BufferView::from_vec_writable(vec![0u8; len])),
-            Err(e) => return Err(this.reserve_error(py, e)),
-        };
-        Reservation::new(py, res, boxed, Arc::clone(this), view, len)
-    }
-
     /// Called by a reservation once committed or aborted (on the thread that made it).
     pub fn reservation_done(&self) {
         let key = self.key();
@@ -286,13 +184,6 @@ impl Handle {
             }
         });
         self.reservations.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    /// The queue's counters (with the GIL released: the handle's lock may be busy);
-    /// this handle's pending push-latency samples included.
-    pub fn stats(&self, py: Python<'_>) -> PyResult<QueueStats> {
-        self.check_reentry()?;
-        Ok(py.detach(|| self.producer.stats()))
     }
 
     pub fn is_above_high_water(&self, py: Python<'_>) -> PyResult<bool> {
@@ -309,38 +200,6 @@ impl Handle {
     pub fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
         self.fd
             .ok_or_else(|| errors::error(py, "no water-mark descriptor on this platform"))
-    }
-
-    /// Waits until the queue is not above high water: true then, false if the timeout
-    /// passed first; ClosedError if the consumer closed. One engine call (Ctrl-C
-    /// interrupts it).
-    pub fn wait_below_low(
-        &self,
-        py: Python<'_>,
-        timeout: Option<f64>,
-        interrupt: Option<&Bound<'_, PyInterrupt>>,
-    ) -> PyResult<bool> {
-        self.check_caller()?;
-        let patience = Patience::new(timeout, true, None)?;
-        let p = &self.producer;
-        let first = py.detach(|| p.wait_below_low(Wait::Never, None));
-        let r = match first {
-            Err(WaitError::Timeout) if !matches!(patience, Patience::Never) => {
-                block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
-                    match p.wait_below_low(wait, Some(int)) {
-                        Err(WaitError::Interrupted) => Attempt::Interrupted,
-                        r => Attempt::Done(r),
-                    }
-                })?
-            }
-            r => r,
-        };
-        match r {
-            Ok(()) => Ok(true),
-            Err(WaitError::Timeout) => Ok(false),
-            Err(WaitError::Closed) => Err(errors::closed(py, format!("{} is closed", self.what()))),
-            Err(e) => Err(errors::error(py, e.to_string())),
-        }
     }
 
     /// Ends the stream for every producer.
@@ -397,7 +256,10 @@ impl Drop for PendingGuard<'_> {
 ///
 /// Any number of threads may push at once (the GIL is released while a frame is copied
 /// into the ring and while waiting). Ctrl-C interrupts a wait.
-#[pyclass(frozen, module = "streamq._streamq", name = "Producer")]
+///
+/// `Queue` extends this class (a queue is its producer plus a consumer side);
+/// `Writer.default_stream` is one too.
+#[pyclass(frozen, subclass, module = "streamq._streamq", name = "Producer")]
 pub struct Producer {
     pub handle: Arc<Handle>,
 }
@@ -426,7 +288,43 @@ impl Producer {
         block: bool,
         interrupt: Option<&Bound<'_, PyInterrupt>>,
     ) -> PyResult<Option<u64>> {
-        self.handle.push(py, data, timestamp, timeout, block, interrupt)
+        self.handle.check_caller()?;
+        let input = Input::extract(data)?;
+        let raw = input.raw();
+        let patience = Patience::new(timeout, block, self.handle.block_timeout)?;
+        let p = &self.handle.producer;
+
+        // First attempt, never waiting. A small frame is copied with the GIL held
+        // unless a reservation may hold the handle's lock (taking it could then block).
+        let (wait, probe) = patience.first();
+        let first = push_options(timestamp, wait, probe);
+        // SAFETY: `input` (which owns or pins the memory) outlives every use of `raw`.
+        let bytes = unsafe { raw.as_slice() };
+        let r = if raw.len() <= SMALL_FRAME && self.handle.reservations.load(Ordering::Acquire) == 0 {
+            p.push_with(bytes, &first)
+        } else {
+            py.detach(|| {
+                // SAFETY: as above.
+                p.push_with(unsafe { raw.as_slice() }, &first)
+            })
+        };
+        match r {
+            Ok(pushed) => return Ok(queued(pushed)),
+            // Full under "block": wait below (the engine counted nothing).
+            Err(PushError::Interrupted) if probe.is_some() => {}
+            Err(e) => return Err(self.handle.push_error(py, e)),
+        }
+
+        // The wait: one engine call, re-made only after a signal handler returned.
+        let r = block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+            // SAFETY: as above.
+            let bytes = unsafe { raw.as_slice() };
+            match p.push_with(bytes, &push_options(timestamp, wait, Some(int))) {
+                Err(PushError::Interrupted) => Attempt::Interrupted,
+                r => Attempt::Done(r),
+            }
+        })?;
+        r.map(queued).map_err(|e| self.handle.push_error(py, e))
     }
 
     /// `push(data, timestamp=timestamp, block=False)`: never waits.
@@ -437,7 +335,7 @@ impl Producer {
         data: &Bound<'_, PyAny>,
         timestamp: Option<u64>,
     ) -> PyResult<Option<u64>> {
-        self.handle.push(py, data, timestamp, None, false, None)
+        self.push(py, data, timestamp, None, false, None)
     }
 
     /// Deprecated alias of `push` (the old `Stream.write`, positional order kept: frame,
@@ -454,7 +352,7 @@ impl Producer {
             py,
             "write() is deprecated: use push(data, timestamp=..., timeout=...)",
         )?;
-        self.handle.push(py, frame, timestamp, timeout, true, None)
+        self.push(py, frame, timestamp, timeout, true, None)
     }
 
     /// Reserves `size` bytes of ring to fill in place (a camera SDK writes straight into
@@ -469,13 +367,52 @@ impl Producer {
         block: bool,
         interrupt: Option<&Bound<'_, PyInterrupt>>,
     ) -> PyResult<Reservation> {
-        Handle::reserve(&self.handle, py, size, timestamp, timeout, block, interrupt)
+        let this = &self.handle;
+        this.check_caller()?;
+        let patience = Patience::new(timeout, block, this.block_timeout)?;
+        let boxed = Box::new(this.producer.clone());
+        // SAFETY: the reservation borrows the boxed handle, which the Reservation owns
+        // and drops after it (field order); the box's address never changes.
+        let prod: &'static SharedProducer = unsafe { &*(&*boxed as *const SharedProducer) };
+        this.reservations.fetch_add(1, Ordering::AcqRel);
+        let pending = PendingGuard(this);
+        let (wait, probe) = patience.first();
+        let first = push_options(timestamp, wait, probe);
+        let r = py.detach(|| SameThread(prod.reserve_with(size, &first))).0;
+        let r = match r {
+            Err(ReserveError::Interrupted) if probe.is_some() => {
+                block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+                    match prod.reserve_with(size, &push_options(timestamp, wait, Some(int))) {
+                        Err(ReserveError::Interrupted) => Attempt::Interrupted,
+                        r => Attempt::Done(SameThread(r)),
+                    }
+                })?
+                .0
+            }
+            r => r,
+        };
+        let (res, view) = match r {
+            Ok(mut res) => {
+                let ptr = res.as_mut_ptr();
+                // SAFETY: the slot stays reserved (and mapped) until the reservation is
+                // committed or dropped; after that the view is invalidated, and the
+                // ring stays mapped while the Owner's handle clone lives.
+                let view = unsafe { BufferView::new(ptr, size, false, Owner::Ring(this.producer.clone())) };
+                OPEN_RESERVATIONS.with(|v| v.borrow_mut().push(this.key()));
+                std::mem::forget(pending);
+                (Some(res), view)
+            }
+            // Dropped by policy: a scratch buffer takes the bytes, then is discarded.
+            Err(ReserveError::Dropped { .. }) => (None, BufferView::from_vec_writable(vec![0u8; size])),
+            Err(e) => return Err(this.reserve_error(py, e)),
+        };
+        Reservation::new(py, res, boxed, Arc::clone(this), view, size)
     }
 
     /// `reserve(size, timestamp=timestamp, block=False)`: never waits.
     #[pyo3(signature = (size, *, timestamp = None))]
     fn try_reserve(&self, py: Python<'_>, size: usize, timestamp: Option<u64>) -> PyResult<Reservation> {
-        Handle::reserve(&self.handle, py, size, timestamp, None, false, None)
+        self.reserve(py, size, timestamp, None, false, None)
     }
 
     /// Ends the stream for every producer of it (a writer finishes the stream once
@@ -497,7 +434,10 @@ impl Producer {
         if self.handle.stream.is_some() {
             check_not_in_callback()?;
         }
-        let s = self.handle.stats(py)?;
+        self.handle.check_reentry()?;
+        // GIL released: the handle's lock may be busy. This handle's pending push-latency
+        // samples are included.
+        let s = py.detach(|| self.handle.producer.stats());
         stats::QueueStats::new(py, &s)
     }
 
@@ -530,7 +470,27 @@ impl Producer {
         timeout: Option<f64>,
         interrupt: Option<&Bound<'_, PyInterrupt>>,
     ) -> PyResult<bool> {
-        self.handle.wait_below_low(py, timeout, interrupt)
+        self.handle.check_caller()?;
+        let patience = Patience::new(timeout, true, None)?;
+        let p = &self.handle.producer;
+        let first = py.detach(|| p.wait_below_low(Wait::Never, None));
+        let r = match first {
+            Err(WaitError::Timeout) if !matches!(patience, Patience::Never) => {
+                block_on(py, patience, interrupt.map(Bound::get), |wait, int| {
+                    match p.wait_below_low(wait, Some(int)) {
+                        Err(WaitError::Interrupted) => Attempt::Interrupted,
+                        r => Attempt::Done(r),
+                    }
+                })?
+            }
+            r => r,
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(WaitError::Timeout) => Ok(false),
+            Err(WaitError::Closed) => Err(errors::closed(py, format!("{} is closed", self.handle.what()))),
+            Err(e) => Err(errors::error(py, e.to_string())),
+        }
     }
 
     /// The stream's id in its capture; None for a queue's producer.

@@ -1,6 +1,6 @@
-//! `streamq.Queue`: one engine queue, with its producing side (a `Producer`, shared by
-//! any number of Python threads; its methods are the queue's own too) and its consuming
-//! side.
+//! `streamq.Queue`: one engine queue. It extends `Producer` (its producing side, shared by
+//! any number of Python threads: every producing method is inherited, none is repeated
+//! here) and adds the consuming side.
 //!
 //! ## The consumer lock
 //! The engine's consumer waits with `&mut Consumer`, so a blocked `pop` holds the
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyList;
 
 use streamq::{Consumer, FrameInfo, Interrupt, PopTimeoutError, TryPopError};
 
@@ -25,8 +25,6 @@ use crate::errors;
 use crate::frame::Frame;
 use crate::options::QueueArgs;
 use crate::producer::{Handle, Producer};
-use crate::reservation::Reservation;
-use crate::stats::QueueStats;
 use crate::wait::{Attempt, Patience, PyInterrupt, block_on};
 
 /// Default ring size of a `Queue`.
@@ -137,12 +135,14 @@ fn to_frames(py: Python<'_>, frames: Vec<(FrameInfo, Vec<u8>)>) -> PyResult<Boun
 /// evicts the oldest unread frames; every drop is counted in `stats`. Frames pushed
 /// before anyone pops are kept.
 ///
-/// The producing side is a `Producer` (`q.producer`, the class writer streams have
-/// too); its methods — push, try_push, reserve, try_reserve, the water marks — are the
-/// queue's own. Any number of threads may push at once (the GIL is released while a
-/// frame is copied into the ring and while waiting); popping is for one consumer at a
-/// time.
-#[pyclass(frozen, subclass, module = "streamq._streamq", name = "Queue")]
+/// A queue is a `Producer` (the class writer streams have too) with a consumer side:
+/// push, try_push, reserve, try_reserve, the water marks, stats and options are
+/// inherited, written once in `producer.rs`; `close()` here closes the consumer side
+/// (`close_producer()` is the producer's close). `q.producer` is a separate `Producer`
+/// handle on the same producing side, for code that should not see the consumer. Any
+/// number of threads may push at once (the GIL is released while a frame is copied into
+/// the ring and while waiting); popping is for one consumer at a time.
+#[pyclass(frozen, subclass, extends = Producer, module = "streamq._streamq", name = "Queue")]
 pub struct Queue {
     producer: Py<Producer>,
     handle: Arc<Handle>,
@@ -166,7 +166,7 @@ impl Queue {
         max_frames: Option<usize>,
         block_timeout: Option<&Bound<'_, PyAny>>,
         prefault: Option<bool>,
-    ) -> PyResult<Self> {
+    ) -> PyResult<PyClassInitializer<Self>> {
         let settings = QueueArgs {
             capacity,
             policy,
@@ -183,7 +183,10 @@ impl Queue {
             .detach(|| streamq::queue(config))
             .map_err(|e| errors::build(py, e))?;
         let handle = Arc::new(Handle::new(producer.into_shared(), &settings, described, None));
-        Ok(Queue {
+        let producer = Producer {
+            handle: Arc::clone(&handle),
+        };
+        let queue = Queue {
             producer: Py::new(
                 py,
                 Producer {
@@ -199,65 +202,15 @@ impl Queue {
                 next_ticket: AtomicU64::new(0),
                 waiting: AtomicUsize::new(0),
             },
-        })
+        };
+        Ok(PyClassInitializer::from(producer).add_subclass(queue))
     }
 
-    /// The queue's producing side: a `Producer`, the class writer streams have too.
+    /// The queue's producing side as a plain `Producer` (the queue itself is one too;
+    /// this one has no consumer methods and its `close()` ends the stream).
     #[getter]
     fn producer(&self, py: Python<'_>) -> Py<Producer> {
         self.producer.clone_ref(py)
-    }
-
-    /// Producer.push on this queue: copies `data` in as one frame; its sequence number,
-    /// or None if the policy dropped it. See `Producer.push`.
-    #[pyo3(signature = (data, *, timestamp = None, timeout = None, block = true, interrupt = None))]
-    fn push(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        timestamp: Option<u64>,
-        timeout: Option<f64>,
-        block: bool,
-        interrupt: Option<&Bound<'_, PyInterrupt>>,
-    ) -> PyResult<Option<u64>> {
-        self.handle.push(py, data, timestamp, timeout, block, interrupt)
-    }
-
-    /// Producer.try_push on this queue: never waits.
-    #[pyo3(signature = (data, *, timestamp = None))]
-    fn try_push(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        timestamp: Option<u64>,
-    ) -> PyResult<Option<u64>> {
-        self.handle.push(py, data, timestamp, None, false, None)
-    }
-
-    /// Producer.reserve on this queue: `size` bytes of ring to fill in place.
-    ///
-    /// ```python
-    /// r = q.reserve(n)
-    /// with r as buf:
-    ///     buf[:] = data      # committed on normal exit, aborted on exception
-    /// ```
-    #[pyo3(signature = (size, *, timestamp = None, timeout = None, block = true, interrupt = None))]
-    fn reserve(
-        &self,
-        py: Python<'_>,
-        size: usize,
-        timestamp: Option<u64>,
-        timeout: Option<f64>,
-        block: bool,
-        interrupt: Option<&Bound<'_, PyInterrupt>>,
-    ) -> PyResult<Reservation> {
-        Handle::reserve(&self.handle, py, size, timestamp, timeout, block, interrupt)
-    }
-
-    /// Producer.try_reserve on this queue: never waits.
-    #[pyo3(signature = (size, *, timestamp = None))]
-    fn try_reserve(&self, py: Python<'_>, size: usize, timestamp: Option<u64>) -> PyResult<Reservation> {
-        Handle::reserve(&self.handle, py, size, timestamp, None, false, None)
     }
 
     /// Takes the oldest frame, waiting up to `timeout` seconds (None: until one arrives;
@@ -348,78 +301,11 @@ impl Queue {
         self.handle.close(py)
     }
 
-    /// Whether pushes would raise ClosedError (either side closed).
-    #[getter]
-    fn closed(&self, py: Python<'_>) -> PyResult<bool> {
-        self.handle.is_closed(py)
-    }
-
     /// Whether the stream has ended for the consumer: producers closed and nothing left,
     /// or close() was called.
     #[getter]
     fn finished(&self, py: Python<'_>) -> bool {
         py.detach(|| self.side.quick(|c| c.is_finished()))
-    }
-
-    /// A snapshot of the counters (QueueStats), push latency percentiles included.
-    #[getter]
-    fn stats(&self, py: Python<'_>) -> PyResult<Py<QueueStats>> {
-        let s = self.handle.stats(py)?;
-        QueueStats::new(py, &s)
-    }
-
-    /// The water-mark descriptor (see Producer.fileno).
-    fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
-        self.handle.fileno(py)
-    }
-
-    /// Resets the water-mark descriptor's readiness.
-    fn clear_event(&self, py: Python<'_>) -> PyResult<()> {
-        self.handle.clear_event(py)
-    }
-
-    /// Whether the queue is above its high water mark (until it falls to the low mark).
-    #[getter]
-    fn is_above_high_water(&self, py: Python<'_>) -> PyResult<bool> {
-        self.handle.is_above_high_water(py)
-    }
-
-    /// Blocks until the queue is not above high water: True then, False if `timeout`
-    /// seconds passed first. Raises ClosedError if the consumer closes. Ctrl-C interrupts.
-    #[pyo3(signature = (timeout = None, *, interrupt = None))]
-    fn wait_below_low(
-        &self,
-        py: Python<'_>,
-        timeout: Option<f64>,
-        interrupt: Option<&Bound<'_, PyInterrupt>>,
-    ) -> PyResult<bool> {
-        self.handle.wait_below_low(py, timeout, interrupt)
-    }
-
-    /// Ring size in bytes (the capacity rounded up to whole pages).
-    #[getter]
-    fn capacity(&self) -> usize {
-        self.handle.capacity()
-    }
-
-    /// Largest frame (bytes) the queue accepts.
-    #[getter]
-    fn max_frame_len(&self) -> usize {
-        self.handle.max_frame_len()
-    }
-
-    /// The overflow policy's canonical name ("block", "fail-fast", "drop-newest",
-    /// "drop-oldest").
-    #[getter]
-    fn policy(&self) -> String {
-        self.handle.policy()
-    }
-
-    /// The effective configuration: option name -> canonical text, as the engine
-    /// describes it (e.g. {"capacity": "64MiB", "policy": "block", ...}).
-    #[getter]
-    fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.handle.options(py)
     }
 
     /// Threads waiting in the engine for a frame now (in pop() or pop_batch()).

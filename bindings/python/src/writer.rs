@@ -27,11 +27,10 @@ use crate::errors;
 use crate::options::{self, QueueArgs, QueueSettings, WriterArgs};
 use crate::producer::{Handle, Producer, StreamPart};
 use crate::stats::Report;
-use crate::wait::PyInterrupt;
 
 /// Default ring budget of each stream.
 pub const DEFAULT_STREAM_CAPACITY: usize = 256 << 20;
-/// Name of the stream `Writer.push` uses.
+/// Name of the default stream (`Writer.default_stream`, which `Writer.push` uses).
 pub const DEFAULT_STREAM: &str = "frames";
 
 /// Writers not yet dropped, closed at interpreter exit.
@@ -160,7 +159,8 @@ fn parse_sink(v: Option<&Bound<'_, PyAny>>) -> PyResult<Sink> {
 /// DeprecationWarning): `compress` (compression), `workers` (compress_workers),
 /// `segment_size` (segment_bytes), `segment_seconds` (segment_duration).
 ///
-/// `push(frame)` goes to a default stream named "frames" (created on first use);
+/// `default_stream` is a stream named "frames" (created on first use), whose `Producer`
+/// methods the Python `streamq.Writer` forwards (`w.push(frame)`);
 /// `add_stream(name, ...)` adds more, each with its own ring budget and policy, and
 /// returns its `Producer`. Every frame accepted is written, dropped by a policy (counted,
 /// with a gap record in the file) or reported as failed: `close()` returns a Report
@@ -223,7 +223,7 @@ impl Writer {
         errors::add_stream(py, e, |w| writer_err(py, w, &self.shared.sink_exc))
     }
 
-    fn default_stream(&self, py: Python<'_>) -> PyResult<Arc<Handle>> {
+    fn default_stream_handle(&self, py: Python<'_>) -> PyResult<Arc<Handle>> {
         if let Some(h) = lock(&self.default).as_ref() {
             return Ok(Arc::clone(h));
         }
@@ -435,43 +435,15 @@ impl Writer {
         })
     }
 
-    /// Pushes one frame (any C-contiguous buffer) to the default stream "frames"; see
-    /// Producer.push.
-    ///
-    /// Returns its sequence number, or None if the stream's overflow policy dropped it
-    /// (the drop is counted and recorded in the file as a gap). Raises the writer's
-    /// error (WriterError / WriterIOError) once it has failed, ClosedError after close().
-    #[pyo3(signature = (data, *, timestamp = None, timeout = None, block = true, interrupt = None))]
-    fn push(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        timestamp: Option<u64>,
-        timeout: Option<f64>,
-        block: bool,
-        interrupt: Option<&Bound<'_, PyInterrupt>>,
-    ) -> PyResult<Option<u64>> {
+    /// The default stream "frames" (application/octet-stream, the writer's capacity and
+    /// policy), created on first use: a `Producer` like those `add_stream` returns.
+    /// `writer.push(...)`, `try_push`, `reserve`, `try_reserve` and the deprecated `write`
+    /// are this producer's (forwarded by the Python `streamq.Writer`, as a convenience).
+    #[getter]
+    fn default_stream(&self, py: Python<'_>) -> PyResult<Py<Producer>> {
         check_not_in_callback()?;
-        let s = self.default_stream(py)?;
-        s.push(py, data, timestamp, timeout, block, interrupt)
-    }
-
-    /// Deprecated alias of `push` (positional order kept: frame, timestamp, timeout).
-    #[pyo3(signature = (frame, timestamp = None, timeout = None))]
-    fn write(
-        &self,
-        py: Python<'_>,
-        frame: &Bound<'_, PyAny>,
-        timestamp: Option<u64>,
-        timeout: Option<f64>,
-    ) -> PyResult<Option<u64>> {
-        options::deprecated(
-            py,
-            "write() is deprecated: use push(data, timestamp=..., timeout=...)",
-        )?;
-        check_not_in_callback()?;
-        let s = self.default_stream(py)?;
-        s.push(py, frame, timestamp, timeout, true, None)
+        let handle = self.default_stream_handle(py)?;
+        self.object(py, &handle)
     }
 
     /// Adds a stream to the capture (also while recording) and returns its Producer.

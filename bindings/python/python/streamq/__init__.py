@@ -6,12 +6,13 @@ memory, without stalling the producer on I/O, and without losing data silently.
 * :class:`Producer` - the producing side of a queue or of a writer stream (one class
   for both): ``push(data, *, timestamp=None, timeout=None, block=True)``,
   ``try_push``, ``reserve`` / ``try_reserve`` (fill ring space in place), water marks.
-  A :class:`Queue` has the same methods (``q.producer`` is its Producer).
+  A :class:`Queue` is a Producer (a subclass, with the consumer side added).
 * :class:`Writer` - records frames (from one or several streams) on the engine's writer
   threads: to a capture file (optionally zstd-compressed), a directory with one file per
   frame (``sink="directory"``) or a Python callable (``sink=fn``, given each
-  :class:`Frame` and :class:`GapInfo`); ``add_stream`` returns a :class:`Producer`;
-  ``close()`` reports what was written, dropped and failed.
+  :class:`Frame` and :class:`GapInfo`); ``add_stream`` returns a :class:`Producer`,
+  ``default_stream`` is the one ``Writer.push`` uses; ``close()`` reports what was
+  written, dropped and failed.
 * :class:`Reader` - reads capture files zero-copy (memory-mapped); :func:`recover`
   repairs a crashed one.
 
@@ -76,11 +77,11 @@ from ._streamq import (
     Timeout,
     VerifyReport,
     WouldBlockError,
-    Writer,
     WriterError,
     WriterIOError,
     recover,
 )
+from ._streamq import Writer as _Writer
 
 __version__: str = _streamq.__version__
 
@@ -210,9 +211,10 @@ class Queue(_streamq.Queue):
     * ``block_timeout`` - what ``push(timeout=None)`` means under "block" (seconds or
       text such as ``"500ms"``; default: wait for ever).
 
-    The producing side is :attr:`producer`, a :class:`Producer` (the class writer
-    streams have too); its methods (``push``, ``try_push``, ``reserve``,
-    ``try_reserve``, the water marks) are the queue's own. Any number of threads may
+    A queue *is* a :class:`Producer` (the class writer streams have too): ``push``,
+    ``try_push``, ``reserve``, ``try_reserve``, the water marks, ``stats`` and
+    ``options`` are inherited. :attr:`producer` is a plain Producer on the same side
+    (its ``close()`` ends the stream, as :meth:`close_producer` does). Any number of threads may
     push; one consumer pops at a time (``pop``, ``pop_batch``, ``for frame in q``,
     ``async for frame in q``). Frames pushed before anyone pops are kept.
     ``close_producer()`` ends the stream (the consumer drains, then sees the end);
@@ -355,3 +357,24 @@ class Queue(_streamq.Queue):
         ex, self._executor = self._executor, None
         if ex is not None:
             ex.shutdown(wait=False)
+
+
+class Writer(_Writer):
+    """A capture writer; see ``help(streamq._streamq.Writer)`` for the options.
+
+    Streams are :class:`Producer` objects: ``add_stream(...)`` returns one, and
+    :attr:`default_stream` is a stream named ``"frames"`` created on first use. As a
+    convenience, ``writer.push(...)`` (and the deprecated ``writer.write(...)``) are the
+    default stream's methods: ``w.push(x)`` is ``w.default_stream.push(x)``. They are
+    forwarded here, in one place, not written out a second time; for a hot loop, keep
+    ``s = w.default_stream`` and call ``s.push``.
+    """
+
+    # The default stream's methods a Writer answers for (the API before default_stream).
+    _DEFAULT_STREAM_METHODS = frozenset({"push", "write"})
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names the class does not define.
+        if name in Writer._DEFAULT_STREAM_METHODS:
+            return getattr(self.default_stream, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -333,9 +333,10 @@ class Interrupt:
 
 # ---- producing ----------------------------------------------------------------------------
 
-@final
+@disjoint_base
 class Producer:
-    """The producing side of a queue or of a writer stream (one class for both)."""
+    """The producing side of a queue or of a writer stream (one class for both; Queue
+    extends it)."""
     def push(
         self,
         data: _BufferLike,
@@ -394,8 +395,9 @@ class Producer:
 # ---- queue --------------------------------------------------------------------------------
 
 @disjoint_base
-class Queue:
-    """Compiled base of streamq.Queue (see its docstring)."""
+class Queue(Producer):
+    """Compiled base of streamq.Queue (see its docstring): a Producer with a consumer
+    side; the producing methods are inherited."""
     def __new__(
         cls,
         capacity: Optional[_Size] = None,
@@ -409,27 +411,6 @@ class Queue:
     ) -> Self: ...
     @property
     def producer(self) -> Producer: ...
-    def push(
-        self,
-        data: _BufferLike,
-        *,
-        timestamp: Optional[int] = None,
-        timeout: Optional[float] = None,
-        block: bool = True,
-        interrupt: Optional[Interrupt] = None,
-    ) -> Optional[int]:
-        """Copy one frame in; its seq, or None if the policy dropped it."""
-    def try_push(self, data: _BufferLike, *, timestamp: Optional[int] = None) -> Optional[int]: ...
-    def reserve(
-        self,
-        size: int,
-        *,
-        timestamp: Optional[int] = None,
-        timeout: Optional[float] = None,
-        block: bool = True,
-        interrupt: Optional[Interrupt] = None,
-    ) -> Reservation: ...
-    def try_reserve(self, size: int, *, timestamp: Optional[int] = None) -> Reservation: ...
     def pop(self, timeout: Optional[float] = None, *, interrupt: Optional[Interrupt] = None) -> Frame: ...
     def pop_batch(
         self,
@@ -442,26 +423,9 @@ class Queue:
     def close(self) -> None: ...
     def close_producer(self) -> None: ...
     @property
-    def closed(self) -> bool: ...
-    @property
     def finished(self) -> bool: ...
     @property
-    def stats(self) -> QueueStats: ...
-    def fileno(self) -> int: ...
-    def clear_event(self) -> None: ...
-    @property
-    def is_above_high_water(self) -> bool: ...
-    def wait_below_low(self, timeout: Optional[float] = None, *, interrupt: Optional[Interrupt] = None) -> bool: ...
-    @property
     def waiting_consumers(self) -> int: ...
-    @property
-    def capacity(self) -> int: ...
-    @property
-    def max_frame_len(self) -> int: ...
-    @property
-    def policy(self) -> _Policy: ...
-    @property
-    def options(self) -> dict[str, str]: ...
     def __len__(self) -> int: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *_args: object) -> bool: ...
@@ -504,17 +468,10 @@ class Writer:
     ) -> Self:
         """`compress`, `workers`, `segment_size` and `segment_seconds` are deprecated
         aliases of compression, compress_workers, segment_bytes and segment_duration."""
-    def push(
-        self,
-        data: _BufferLike,
-        *,
-        timestamp: Optional[int] = None,
-        timeout: Optional[float] = None,
-        block: bool = True,
-        interrupt: Optional[Interrupt] = None,
-    ) -> Optional[int]: ...
-    def write(self, frame: _BufferLike, timestamp: Optional[int] = None, timeout: Optional[float] = None) -> Optional[int]:
-        """Deprecated alias of push()."""
+    @property
+    def default_stream(self) -> Producer:
+        """The stream "frames", created on first use; streamq.Writer forwards push() and
+        write() to it."""
     def add_stream(
         self,
         name: str,
