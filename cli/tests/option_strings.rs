@@ -183,52 +183,22 @@ fn assert_bad_value(dir: &Path, args: &[&str], want: &str) {
 fn bad_values_are_one_line_with_cores_message_and_the_usage_code() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let core_msg = |e: streamq::OptionTextError| e.to_string();
-    assert_bad_value(
-        d,
-        &["--compress", "lz4"],
-        &core_msg("lz4".parse::<Compression>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--compress", "zstd:30"],
-        &core_msg("zstd:30".parse::<Compression>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--fsync", "sometimes"],
-        &core_msg("sometimes".parse::<FsyncPolicy>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--fsync", "every:0"],
-        &core_msg("every:0".parse::<FsyncPolicy>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--policy", "leaky"],
-        &core_msg("leaky".parse::<OverflowPolicy>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--capacity", "12parsecs"],
-        &core_msg("12parsecs".parse::<ByteSize>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--frame-size", "MiB"],
-        &core_msg("MiB".parse::<ByteSize>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--segment-size", "1XB"],
-        &core_msg("1XB".parse::<ByteSize>().unwrap_err()),
-    );
-    assert_bad_value(
-        d,
-        &["--duration", "3fortnights"],
-        &core_msg(parse_duration("3fortnights").unwrap_err()),
-    );
+    let msg = |e: streamq::OptionTextError| e.to_string();
+    // (flag, bad value, core's message for that value)
+    let cases = [
+        ("--compress", "lz4", msg("lz4".parse::<Compression>().unwrap_err())),
+        ("--compress", "zstd:30", msg("zstd:30".parse::<Compression>().unwrap_err())),
+        ("--fsync", "sometimes", msg("sometimes".parse::<FsyncPolicy>().unwrap_err())),
+        ("--fsync", "every:0", msg("every:0".parse::<FsyncPolicy>().unwrap_err())),
+        ("--policy", "leaky", msg("leaky".parse::<OverflowPolicy>().unwrap_err())),
+        ("--capacity", "12parsecs", msg("12parsecs".parse::<ByteSize>().unwrap_err())),
+        ("--frame-size", "MiB", msg("MiB".parse::<ByteSize>().unwrap_err())),
+        ("--segment-size", "1XB", msg("1XB".parse::<ByteSize>().unwrap_err())),
+        ("--duration", "3fortnights", msg(parse_duration("3fortnights").unwrap_err())),
+    ];
+    for (flag, value, want) in &cases {
+        assert_bad_value(d, &[flag, value], want);
+    }
     // Not a core option, the same one-line form.
     assert_bad_value(d, &["--rate", "fast"], "possible values: real, max");
 }

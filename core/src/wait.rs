@@ -30,6 +30,7 @@ pub enum Wait {
 impl Wait {
     /// The deadline this wait implies, given the queue's configured timeout.
     /// `None` inside `Some` means "for ever"; the outer `None` means "do not wait".
+    #[inline]
     pub(crate) fn deadline(self, configured: Option<Duration>) -> Option<Option<Instant>> {
         let until = |d: Duration| Some(Instant::now().checked_add(d));
         match self {

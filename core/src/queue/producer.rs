@@ -69,6 +69,7 @@ impl RoomWait {
         }
     }
 
+    #[inline]
     pub(crate) fn resolve(wait: Wait, configured: Option<Duration>) -> RoomWait {
         match wait.deadline(configured) {
             None => RoomWait::No,
@@ -173,6 +174,7 @@ impl ProducerCore {
 
     /// Finds room for a `len`-byte frame, applying the overflow policy. On success the
     /// slot starts at `self.tail`.
+    #[inline]
     pub(crate) fn make_room(
         &mut self,
         len: usize,
@@ -188,6 +190,20 @@ impl ProducerCore {
         if self.fits(need) {
             return Ok(());
         }
+        self.make_room_when_full(len, need, wait, interrupt)
+    }
+
+    /// [`make_room`](Self::make_room) when the frame does not fit: the overflow policy.
+    /// Out of line, so the fast path stays small enough to inline into every push.
+    #[cold]
+    #[inline(never)]
+    fn make_room_when_full(
+        &mut self,
+        len: usize,
+        need: u64,
+        wait: RoomWait,
+        interrupt: Option<&Interrupt>,
+    ) -> Result<(), ReserveError> {
         self.enter_slow_path();
         match self.shared.policy {
             OverflowPolicy::FailFast => self.refuse(ReserveError::WouldBlock),
@@ -491,18 +507,21 @@ impl Producer {
     /// Copies `data` into the queue as one frame timestamped with the host clock. Under
     /// `Block` waits for room as the queue is configured; under the drop policies the
     /// result says whether the frame was queued or dropped.
+    #[inline]
     pub fn push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
         self.push_with(data, &PushOptions::new())
     }
 
     /// As [`push`](Self::push), but never waits: under `Block`, a full queue gives
     /// `WouldBlock`.
+    #[inline]
     pub fn try_push(&mut self, data: &[u8]) -> Result<Pushed, PushError> {
         self.push_with(data, &PushOptions::new().wait(Wait::Never))
     }
 
     /// Copies `data` into the queue as one frame, with a device timestamp, a wait and an
     /// interrupt from `options`.
+    #[inline]
     pub fn push_with(&mut self, data: &[u8], options: &PushOptions<'_>) -> Result<Pushed, PushError> {
         let wait = RoomWait::resolve(options.wait, self.core.shared.block_timeout);
         self.core
