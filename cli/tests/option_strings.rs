@@ -186,15 +186,47 @@ fn bad_values_are_one_line_with_cores_message_and_the_usage_code() {
     let msg = |e: streamq::OptionTextError| e.to_string();
     // (flag, bad value, core's message for that value)
     let cases = [
-        ("--compress", "lz4", msg("lz4".parse::<Compression>().unwrap_err())),
-        ("--compress", "zstd:30", msg("zstd:30".parse::<Compression>().unwrap_err())),
-        ("--fsync", "sometimes", msg("sometimes".parse::<FsyncPolicy>().unwrap_err())),
-        ("--fsync", "every:0", msg("every:0".parse::<FsyncPolicy>().unwrap_err())),
-        ("--policy", "leaky", msg("leaky".parse::<OverflowPolicy>().unwrap_err())),
-        ("--capacity", "12parsecs", msg("12parsecs".parse::<ByteSize>().unwrap_err())),
+        (
+            "--compress",
+            "lz4",
+            msg("lz4".parse::<Compression>().unwrap_err()),
+        ),
+        (
+            "--compress",
+            "zstd:30",
+            msg("zstd:30".parse::<Compression>().unwrap_err()),
+        ),
+        (
+            "--fsync",
+            "sometimes",
+            msg("sometimes".parse::<FsyncPolicy>().unwrap_err()),
+        ),
+        (
+            "--fsync",
+            "every:0",
+            msg("every:0".parse::<FsyncPolicy>().unwrap_err()),
+        ),
+        (
+            "--policy",
+            "leaky",
+            msg("leaky".parse::<OverflowPolicy>().unwrap_err()),
+        ),
+        (
+            "--capacity",
+            "12parsecs",
+            msg("12parsecs".parse::<ByteSize>().unwrap_err()),
+        ),
         ("--frame-size", "MiB", msg("MiB".parse::<ByteSize>().unwrap_err())),
-        ("--segment-size", "1XB", msg("1XB".parse::<ByteSize>().unwrap_err())),
-        ("--duration", "3fortnights", msg(parse_duration("3fortnights").unwrap_err())),
+        (
+            "--segment-size",
+            "1XB",
+            msg("1XB".parse::<ByteSize>().unwrap_err()),
+        ),
+        (
+            "--duration",
+            "3fortnights",
+            msg(parse_duration("3fortnights").unwrap_err()),
+        ),
     ];
     for (flag, value, want) in &cases {
         assert_bad_value(d, &[flag, value], want);
