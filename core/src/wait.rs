@@ -61,7 +61,7 @@ struct InterruptState {
 }
 
 /// A flag that cuts blocking calls short. While it is triggered, every wait that watches
-/// it (a push, reserve, pop, water-mark wait or writer flush given it through its options)
+/// it (a push, reserve, pop, batch peek or water-mark wait given it)
 /// returns an `Interrupted` error at once — those already asleep are woken. Cloning gives
 /// another handle to the same flag; it stays triggered until [`reset`](Self::reset).
 ///
