@@ -2,6 +2,7 @@
  * through per-stream writer handles; callbacks arriving on writer / consumer threads;
  * reservations are per thread. Built with ASan/UBSan. */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,6 +44,9 @@ static void *produce(void *arg) {
 
 struct cons_arg {
     streamq_consumer *q;
+    /* If set: start consuming only once the producers have filled the queue above high
+     * water (woken by the water-mark descriptor), so the marks are crossed for sure. */
+    streamq_producer *wait_above;
     uint32_t next[PRODUCERS];
     uint64_t frames, next_seq;
     int errors;
@@ -52,6 +56,19 @@ struct cons_arg {
 static void *consume(void *arg) {
     struct cons_arg *c = arg;
     c->self = pthread_self();
+    if (c->wait_above) {
+        struct pollfd pfd = {.fd = streamq_producer_water_mark_fd(c->wait_above), .events = POLLIN};
+        for (;;) {
+            bool above = false;
+            if (streamq_producer_above_high_water(c->wait_above, &above) != STREAMQ_RESULT_OK) c->errors++;
+            if (above || pfd.fd < 0) break;
+            if (poll(&pfd, 1, 10000) <= 0) {
+                c->errors++; /* 10 s without a water-mark event: the producers are stuck */
+                break;
+            }
+            streamq_producer_clear_water_mark_event(c->wait_above);
+        }
+    }
     uint8_t buf[FRAME];
     streamq_frame f = {.struct_size = sizeof(streamq_frame)};
     for (;;) {
@@ -94,6 +111,7 @@ static void test_shared_producer(void) {
     struct cons_arg ca;
     memset(&ca, 0, sizeof ca);
     ca.q = q;
+    ca.wait_above = p;
     pthread_t ct, pt[PRODUCERS];
     struct prod_arg pa[PRODUCERS];
     REQUIRE(pthread_create(&ct, NULL, consume, &ca) == 0);
