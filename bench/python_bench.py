@@ -3,7 +3,7 @@
 
 1. Capture throughput: Python writing 900 KiB numpy uint16 frames (640 x 720) to a
    streamq.Writer as fast as it can, vs the Rust writer doing exactly the same
-   (bindings/python/examples/rust_writer_baseline.rs: eight pre-generated frames cycled,
+   (bench/programs/src/bin/writer_baseline.rs: eight pre-generated frames cycled,
    one stream, 256 MiB ring, block policy, no compression, fsync on close, same
    directory, same frame count). MB/s = payload bytes / seconds from the writer's start
    to its close, as the writer report defines it. Rounds alternate Rust and Python.
@@ -58,9 +58,9 @@ def cli_path() -> Path:
 
 def baseline_path() -> Path:
     # Always rebuilt (a no-op when up to date) so it matches the engine being measured.
-    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "streamq-python",
-                    "--example", "rust_writer_baseline"], cwd=ROOT, check=True)
-    return target_dir() / "release" / "examples" / "rust_writer_baseline"
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "streamq-bench-programs",
+                    "--bin", "writer_baseline"], cwd=ROOT, check=True)
+    return target_dir() / "release" / "writer_baseline"
 
 
 def rust_baseline_round(exe: Path, path: Path, frames: int) -> dict:

@@ -1,12 +1,12 @@
 //! The Rust half of `make -C tests/c bench-c`: pushes 900 KiB frames through a 64 MiB
 //! queue drained by a consumer thread (zero-copy batches), exactly as
-//! `tests/c/bench_push.c` does through the C ABI, and prints `MBps <figure>`.
+//! `bench/c/bench_push.c` does through the C ABI, and prints `MBps <figure>`.
 //!
-//! `cargo run --release -p streamq-ffi --example bench_push -- [frames]`
+//! `cargo run --release -p streamq-bench-programs --bin push_baseline -- [frames]`
 
 use std::time::Instant;
 
-use streamq_core::{OverflowPolicy, PopTimeoutError, QueueConfig};
+use streamq::{OverflowPolicy, PopTimeoutError, QueueConfig};
 
 const FRAME: usize = 900 << 10;
 
@@ -16,7 +16,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
     let (mut tx, mut rx) =
-        streamq_core::queue(QueueConfig::new(64 << 20).policy(OverflowPolicy::Block)).expect("queue");
+        streamq::queue(QueueConfig::new(64 << 20).policy(OverflowPolicy::Block)).expect("queue");
     let frame = vec![0x5au8; FRAME];
     let started = Instant::now();
     let consumer = std::thread::spawn(move || {

@@ -1,6 +1,6 @@
 /* The C half of `make -C tests/c bench-c`: pushes 900 KiB frames through a 64 MiB queue
  * drained by a consumer thread (zero-copy batches), exactly as
- * ffi/examples/bench_push.rs does with the Rust API, and prints `MBps <figure>`. */
+ * bench/programs/src/bin/push_baseline.rs does with the Rust API, and prints `MBps <figure>`. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 //! one JSON line with the writer report's figures.
 //!
 //! ```text
-//! cargo run --release -p streamq-python --example rust_writer_baseline -- PATH FRAMES
+//! cargo run --release -p streamq-bench-programs --bin writer_baseline -- PATH FRAMES
 //! ```
 
 use std::time::Instant;
@@ -14,11 +14,8 @@ use streamq::{StreamConfig, Writer, WriterConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: rust_writer_baseline PATH FRAMES")?;
-    let frames: u64 = args
-        .next()
-        .ok_or("usage: rust_writer_baseline PATH FRAMES")?
-        .parse()?;
+    let path = args.next().ok_or("usage: writer_baseline PATH FRAMES")?;
+    let frames: u64 = args.next().ok_or("usage: writer_baseline PATH FRAMES")?.parse()?;
     const FRAME: usize = 640 * 720 * 2;
     // Eight distinct frames, as the Python side cycles through eight numpy arrays.
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
