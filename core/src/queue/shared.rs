@@ -128,15 +128,8 @@ impl Shared {
         wait: Wait,
         interrupt: Option<&Interrupt>,
     ) -> Result<(), WaitError> {
-        let Some(deadline) = wait.deadline(None) else {
-            return if this.is_closed_for_producers() {
-                Err(WaitError::Closed)
-            } else if this.marks.is_above() {
-                Err(WaitError::Timeout)
-            } else {
-                Ok(())
-            };
-        };
+        // `Never` is a wait whose deadline has already passed: one check, no sleep.
+        let deadline = wait.deadline(None).unwrap_or_else(|| Some(Instant::now()));
         let _watching = interrupt.map(|i| i.watch(Shared::waker(this)));
         let triggered = || interrupt.is_some_and(Interrupt::is_triggered);
         let ok = this.space.wait_until(deadline, || {
