@@ -954,8 +954,9 @@ static void test_writer_roundtrip(void) {
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_seek_time(NULL, 0));
     EXPECT(STREAMQ_RESULT_NULL_POINTER, streamq_reader_seek_stream_time(NULL, 0, 0));
 
-    /* Copy into a buffer: too small keeps the frame next. */
-    OK(streamq_reader_iter_file(r));
+    /* Copy into a buffer: too small keeps the frame next. (Stream order, so the first
+     * frame is depth's seq 0 whichever stream the writer happened to store first.) */
+    OK(streamq_reader_iter_stream(r, 0));
     memset(&rf, 0, sizeof rf);
     STREAMQ_OUTPUT_INIT(&rf);
     EXPECT(STREAMQ_RESULT_BUFFER_TOO_SMALL, streamq_reader_next_into(r, frame, 10, &rf));
